@@ -1,0 +1,79 @@
+"""Declaring a feature: a plain function with its metadata beside it.
+
+A feature's function name is its id; its parameters name its inputs (raw tables already cut to what was known
+before the as-of date, helper nodes, or other features), so the dependency graph is read off the code.
+
+>>> @feature(group="rd", name_zh="研发强度", name_en="R&D intensity", unit="ratio", direction=-1,
+...          sources=("financials",), description="R&D expense over revenue, latest known fiscal year.")
+... def rd_intensity(fin_latest):
+...     return fin_latest["rd_expense"] / fin_latest["revenue"].where(fin_latest["revenue"] > 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+GROUPS: tuple[str, ...] = ("rd", "ip", "innovation", "supply_chain", "profile", "finance")
+UNITS: tuple[str, ...] = (
+    "ratio", "share", "yuan", "count", "years", "months", "days", "points", "rank", "flag", "category", "score",
+    "level", "grade",
+)
+Direction = Literal[-1, 0, 1]
+
+
+@dataclass(frozen=True)
+class FeatureMeta:
+    """What a reviewer and the model need to know about a feature."""
+
+    id: str
+    group: str
+    name_zh: str
+    name_en: str
+    description: str
+    unit: str
+    sources: tuple[str, ...]
+    direction: Direction
+    """+1 more risk as the value grows, -1 less, 0 none declared (categorical features are 0)."""
+    kind: Literal["numeric", "categorical"] = "numeric"
+    unit_zh: str = ""
+    """Unit as written in Chinese sentences (件, 元, 年, %); filled from the unit when empty."""
+
+
+@dataclass(frozen=True)
+class NodeMeta:
+    """A helper computation other features use (not itself a model input)."""
+
+    id: str
+    description: str
+
+
+def feature(
+    *,
+    group: str,
+    name_zh: str,
+    name_en: str,
+    unit: str,
+    direction: Direction,
+    sources: tuple[str, ...],
+    description: str,
+    kind: Literal["numeric", "categorical"] = "numeric",
+    unit_zh: str = "",
+) -> Callable[[Callable], Callable]:
+    """Mark a function as a catalogue feature; metadata is checked by the catalogue when it is loaded."""
+
+    def mark(fn: Callable) -> Callable:
+        fn.__techscore_feature__ = FeatureMeta(
+            id=fn.__name__, group=group, name_zh=name_zh, name_en=name_en, description=description,
+            unit=unit, sources=tuple(sources), direction=direction, kind=kind, unit_zh=unit_zh,
+        )
+        return fn
+
+    return mark
+
+
+def node(fn: Callable) -> Callable:
+    """Mark a function as a helper node: computed once per as-of date and shared by the features that name it."""
+    fn.__techscore_node__ = NodeMeta(id=fn.__name__, description=(fn.__doc__ or "").strip().split("\n")[0])
+    return fn

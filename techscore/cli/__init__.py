@@ -1,0 +1,35 @@
+"""The `techscore` command line: a thin shell, each command parsing arguments and calling one library function."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="techscore",
+    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, joint.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each module registers its own commands with `register(app)`; heavy libraries are imported inside commands so
+# that `techscore --help` stays fast.
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
+)
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"techscore.cli.{_name}")
+    except ModuleNotFoundError as exc:  # a command still being built; remove once all exist
+        if exc.name != f"techscore.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

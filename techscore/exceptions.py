@@ -1,0 +1,39 @@
+"""Every error techscore raises, each also inheriting the matching built-in exception."""
+
+from __future__ import annotations
+
+
+class TechscoreError(Exception):
+    """Base of all techscore errors."""
+
+
+class SchemaError(TechscoreError, ValueError):
+    """A table or feature table does not have the columns or types it must have."""
+
+
+class ValidationError(TechscoreError, ValueError):
+    """Raw data break the data contract; carries the problems found."""
+
+    def __init__(self, message: str, problems: object | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class SpecError(TechscoreError, ValueError):
+    """A model or experiment spec has an unknown key, a wrong type or a bad value; names file and key."""
+
+
+class CatalogueError(TechscoreError, ValueError):
+    """The feature catalogue is inconsistent: duplicate ids, missing metadata, cyclic dependencies."""
+
+
+class ModelError(TechscoreError, RuntimeError):
+    """A model cannot be trained, loaded or applied."""
+
+
+class ScoringError(TechscoreError, RuntimeError):
+    """A batch cannot be scored."""
+
+
+class AuthError(TechscoreError, PermissionError):
+    """The tracking server refused an action for lack of permission."""
