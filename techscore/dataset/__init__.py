@@ -1,0 +1,5 @@
+"""Datasets for modelling: loan-level point-in-time datasets and plain tabular data."""
+
+from techscore.dataset.frame import KEY_COLUMNS, LABEL, SEGMENT_COLUMNS, LoanDataset
+
+__all__ = ["KEY_COLUMNS", "LABEL", "SEGMENT_COLUMNS", "LoanDataset"]
