@@ -37,3 +37,11 @@ class ScoringError(TechscoreError, RuntimeError):
 
 class AuthError(TechscoreError, PermissionError):
     """The tracking server refused an action for lack of permission."""
+
+
+class ReportError(TechscoreError, RuntimeError):
+    """A report cannot be built or printed: a run lacks what the report needs, or no headless browser is found."""
+
+
+class ServerError(TechscoreError, RuntimeError):
+    """The tracking server cannot be started, reached or provisioned."""

@@ -16,10 +16,30 @@ from dataclasses import dataclass
 from typing import Literal
 
 GROUPS: tuple[str, ...] = ("rd", "ip", "innovation", "supply_chain", "profile", "finance")
+GROUP_NAMES: dict[str, tuple[str, str]] = {
+    "rd": ("研发投入", "R&D"),
+    "ip": ("知识产权", "Intellectual property"),
+    "innovation": ("创新积分", "Innovation points"),
+    "supply_chain": ("供应链", "Supply chain"),
+    "profile": ("企业画像", "Firm profile"),
+    "finance": ("财务与纳税", "Finance and tax"),
+}
+"""Group -> (Chinese, English) display name."""
+DIRECTION_TEXT: dict[int, tuple[str, str]] = {
+    1: ("数值越高，风险越高", "higher value, higher risk"),
+    -1: ("数值越高，风险越低", "higher value, lower risk"),
+    0: ("不设方向", "no direction declared"),
+}
+"""Direction -> (Chinese, English) reading, for catalogue pages and reports."""
 UNITS: tuple[str, ...] = (
     "ratio", "share", "yuan", "count", "years", "months", "days", "points", "rank", "flag", "category", "score",
     "level", "grade",
 )
+UNITS_ZH: dict[str, str] = {
+    "ratio": "比率", "share": "占比", "yuan": "元", "count": "个", "years": "年", "months": "月", "days": "天",
+    "points": "分", "rank": "分位", "flag": "是/否", "category": "类别", "score": "分", "level": "级", "grade": "等级",
+}
+"""Default Chinese unit for each unit (a feature's `unit_zh` overrides it)."""
 Direction = Literal[-1, 0, 1]
 
 
@@ -39,6 +59,11 @@ class FeatureMeta:
     kind: Literal["numeric", "categorical"] = "numeric"
     unit_zh: str = ""
     """Unit as written in Chinese sentences (件, 元, 年, %); filled from the unit when empty."""
+    description_zh: str = ""
+    """The description in Chinese (catalogue pages show it beside the English one when given)."""
+    categories: tuple[str, ...] = ()
+    """Categorical features only: the fixed category list, so training and scoring frames share one encoding
+    (values outside it become missing). Empty: categories are the values seen, sorted."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,8 @@ def feature(
     description: str,
     kind: Literal["numeric", "categorical"] = "numeric",
     unit_zh: str = "",
+    description_zh: str = "",
+    categories: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
     """Mark a function as a catalogue feature; metadata is checked by the catalogue when it is loaded."""
 
@@ -67,6 +94,7 @@ def feature(
         fn.__techscore_feature__ = FeatureMeta(
             id=fn.__name__, group=group, name_zh=name_zh, name_en=name_en, description=description,
             unit=unit, sources=tuple(sources), direction=direction, kind=kind, unit_zh=unit_zh,
+            description_zh=description_zh, categories=tuple(categories),
         )
         return fn
 

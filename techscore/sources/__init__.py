@@ -1,4 +1,8 @@
-"""Raw enterprise tables: the data contract, loading and validation."""
+"""Raw enterprise tables: the data contract, loading and validation.
+
+Loading and validation are re-exported lazily (they import pandas and pyarrow, the contract does not). The
+validator itself is `techscore.sources.validate.validate` (the module keeps the name `validate`).
+"""
 
 from techscore.sources.schema import (
     CERTIFICATIONS,
@@ -17,3 +21,24 @@ __all__ = [
     "CERTIFICATIONS", "INNOVATION_INDICATORS", "IP_KINDS", "IP_STATUSES", "TABLE_NAMES", "TABLES", "TAX_GRADES",
     "Column", "PointInTime", "Table",
 ]
+
+_LAZY: dict[str, str] = {
+    "RawTable": "techscore.sources.load",
+    "Sources": "techscore.sources.load",
+    "load_sources": "techscore.sources.load",
+    "load_table": "techscore.sources.load",
+    "RULES": "techscore.sources.validate",
+    "ValidationResult": "techscore.sources.validate",
+    "write_rejects": "techscore.sources.rejects",
+    "write_report": "techscore.sources.rejects",
+    "write_valid": "techscore.sources.rejects",
+}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

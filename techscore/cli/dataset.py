@@ -1,0 +1,138 @@
+"""`techscore dataset` builds the point-in-time loan dataset; `techscore featurize` computes features for scoring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from techscore.cli._common import JsonFlag, cli_errors, console
+from techscore.cli.features import split_groups
+
+DataDir = Annotated[Path | None, typer.Option("--data", help="Folder of raw tables.")]
+GroupsOpt = Annotated[
+    list[str] | None, typer.Option("--groups", "-g", help="Feature groups to include (comma-separated or repeated).")
+]
+Workspace = Annotated[
+    Path | None, typer.Option("--workspace", help="Workspace holding features/ (default: found upwards).")
+]
+
+
+def read_firms(path: Path) -> list[str]:
+    """Firm codes from a file: Parquet or CSV with a `uscc` column, else plain text with one code per line."""
+    import pandas as pd
+
+    from techscore.exceptions import SchemaError
+
+    if path.suffix.lower() in (".parquet", ".csv"):
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, dtype=str)
+        if "uscc" not in frame.columns:
+            raise SchemaError(f"{path} has no uscc column; columns are {', '.join(map(str, frame.columns[:5]))}.")
+        return frame["uscc"].dropna().astype(str).str.strip().tolist()
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("dataset")
+    def dataset(
+        spec: Annotated[Path | None, typer.Argument(help="Experiment spec (TOML) naming data, window and groups.")] = None,
+        data: DataDir = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Output folder (dataset.parquet, dataset.json).")] = None,
+        window: Annotated[int | None, typer.Option("--window", help="Performance window in months [12].")] = None,
+        groups: GroupsOpt = None,
+        observation_end: Annotated[
+            str | None, typer.Option("--observation-end", help="Last date outcomes are observed (default: data).")
+        ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Rebuild even if a matching dataset exists.")] = False,
+        workspace: Workspace = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Build the loan dataset: one row per loan, features as of its issue month, default-within-window label."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from techscore.catalogue import load_catalogue
+        from techscore.dataset.build import build_dataset
+        from techscore.exceptions import SpecError
+
+        with cli_errors():
+            options = _spec_options(spec) if spec is not None else {}
+            data_dir = data or options.get("data")
+            out_dir = out or options.get("out")
+            if data_dir is None or out_dir is None:
+                raise SpecError("give an experiment spec, or both --data DIR and --out DIR.")
+            chosen = split_groups(groups) or options.get("groups")
+            months = window or options.get("window_months") or 12
+            cat = load_catalogue(workspace)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=console, transient=True, disable=as_json) as bar:
+                task = bar.add_task("features by issue month", total=None)
+
+                def progress(done: int, total: int, what: str) -> None:
+                    bar.update(task, completed=done, total=total, description=what)
+
+                ds = build_dataset(data_dir, groups=chosen, window_months=months,
+                                   observation_end=observation_end or options.get("observation_end"),
+                                   out=out_dir, catalogue=cat, progress=progress, force=force)
+            s = ds.summary
+            if as_json:
+                typer.echo(json.dumps({"path": str(ds.path), "fingerprint": ds.fingerprint, **{
+                    k: s.get(k) for k in ("rows", "loans_total", "excluded", "bad_rate", "observation_end")
+                }}, default=str))
+                return
+            rate = "n/a" if s.get("bad_rate") is None else f"{s['bad_rate']:.2%}"
+            console.print(
+                f"dataset [bold]{ds.path}[/]: {s['rows']:,} loans x {len(ds.features)} features, bad rate {rate}; "
+                f"excluded {s['excluded']['window_incomplete']:,} loans whose {s['window_months']}-month window "
+                f"ends after {s['observation_end']}; fingerprint {ds.fingerprint[:12]}"
+            )
+
+    @app.command("featurize")
+    def featurize_cmd(
+        data: DataDir = None,
+        as_of: Annotated[str, typer.Option("--as-of", help="As-of date: features use what was known before it.")] = "",
+        firms: Annotated[
+            Path | None, typer.Option("--firms", help="Firms to compute (text, CSV or Parquet with uscc); default all.")
+        ] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Output file (.parquet or .csv).")] = None,
+        groups: GroupsOpt = None,
+        workspace: Workspace = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Compute features for a list of firms as of one date (the input of `techscore score`)."""
+        import pandas as pd
+
+        from techscore.catalogue import load_catalogue
+        from techscore.dataset.build import featurize
+        from techscore.exceptions import SpecError
+
+        with cli_errors():
+            if data is None or not as_of or out is None:
+                raise SpecError("featurize needs --data DIR, --as-of DATE and --out PATH.")
+            try:
+                date = pd.Timestamp(as_of)
+            except ValueError as exc:
+                raise SpecError(f"--as-of must be a date like 2024-06-30; got {as_of!r}.") from exc
+            codes = read_firms(firms) if firms is not None else None
+            frame = featurize(data, codes, date, groups=split_groups(groups), catalogue=load_catalogue(workspace))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".csv":
+                frame.to_csv(out)
+            else:
+                frame.to_parquet(out)
+            if as_json:
+                typer.echo(json.dumps({"path": str(out), "firms": len(frame), "features": frame.shape[1]}))
+            else:
+                console.print(f"wrote {len(frame):,} firms x {frame.shape[1]} features as of {date.date()} to {out}")
+
+
+def _spec_options(spec: Path) -> dict:
+    """data, out, window_months, groups, observation_end from an experiment spec (`techscore.specs`)."""
+    from techscore.exceptions import SpecError
+
+    try:
+        from techscore import specs
+    except ModuleNotFoundError as exc:  # pragma: no cover - until techscore.specs lands
+        raise SpecError("experiment specs are not available yet; use --data and --out.") from exc
+    return specs.dataset_options(spec)  # type: ignore[attr-defined]

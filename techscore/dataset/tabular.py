@@ -1,0 +1,186 @@
+"""Plain tabular data (one row per firm or loan, a label column) as a `LoanDataset`: ARFF, CSV or Parquet.
+
+Real column names are often not valid model feature names (LightGBM refuses `[ ] { } , : "`; the Polish data
+has `(current assets - inventories) / long-term liabilities`), so every column gets a safe internal id
+(`f000`, `f001`, ...) and keeps its real name as the display name (`FeatureMeta.name_en` / `name_zh`).
+
+>>> ds = load_tabular("/work/shared/data/polish_bankruptcy/1year.arff", target="bankruptcy")  # doctest: +SKIP
+>>> ds.features[36].name_en, ds.X.shape                                                        # doctest: +SKIP
+('(current assets - inventories) / long-term liabilities', (7027, 64))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from techscore.catalogue.meta import FeatureMeta
+from techscore.dataset.fingerprint import fingerprint
+from techscore.dataset.frame import LABEL, LoanDataset
+from techscore.exceptions import SchemaError
+
+__all__ = ["TABULAR_GROUP", "feature_id", "load_tabular", "read_arff", "read_table", "stratified_sample"]
+
+TABULAR_GROUP = "tabular"
+"""`FeatureMeta.group` of columns that come from a plain table rather than the catalogue."""
+SUFFIXES: tuple[str, ...] = (".arff", ".csv", ".parquet", ".pq")
+
+
+def feature_id(position: int) -> str:
+    """The safe internal id of the column at `position` (`f000`, `f001`, ...)."""
+    return f"f{position:03d}"
+
+
+def read_arff(path: str | Path) -> pd.DataFrame:
+    """A dense ARFF file as a DataFrame: numeric attributes float64, nominal ones strings; `?` is missing."""
+    path = Path(path)
+    names: list[str] = []
+    nominal: list[bool] = []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("%"):
+            continue
+        lower = line.lower()
+        if lower.startswith("@attribute"):
+            name, kind = _attribute(line[len("@attribute"):].strip(), path, n)
+            names.append(name)
+            nominal.append(kind.startswith("{") or kind.lower() in ("string", "date"))
+        elif lower.startswith("@data"):
+            body = "\n".join(x for x in lines[n:] if x.strip() and not x.lstrip().startswith("%"))
+            if body.lstrip().startswith("{"):
+                raise SchemaError(f"{path}: sparse ARFF data is not supported (line {n + 1}).")
+            dtypes = {name: ("string" if is_nominal else "float64") for name, is_nominal in zip(names, nominal, strict=True)}
+            try:
+                frame = pd.read_csv(io.StringIO(body), header=None, names=names, dtype=dtypes, na_values=["?"],
+                                    keep_default_na=False, quotechar="'", skipinitialspace=True, index_col=False)
+            except (ValueError, pd.errors.ParserError) as exc:
+                raise SchemaError(f"{path}: cannot read the @data rows ({exc}).") from exc
+            return frame
+    raise SchemaError(f"{path}: no @data section found; is this an ARFF file?")
+
+
+def _attribute(rest: str, path: Path, line: int) -> tuple[str, str]:
+    if rest[:1] in ("'", '"'):
+        end = rest.find(rest[0], 1)
+        if end < 0:
+            raise SchemaError(f"{path}: line {line}: unterminated attribute name.")
+        return rest[1:end], rest[end + 1:].strip()
+    parts = rest.split(None, 1)
+    if len(parts) != 2:
+        raise SchemaError(f"{path}: line {line}: attribute needs a name and a type; got {rest!r}.")
+    return parts[0], parts[1]
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """ARFF, CSV or Parquet, chosen by suffix."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"tabular data file {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".arff":
+        return read_arff(path)
+    if suffix == ".csv":
+        return pd.read_csv(path, na_values=["?"])
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    raise SchemaError(f"{path}: tabular data must be one of {', '.join(SUFFIXES)}; got '{suffix}'.")
+
+
+def _label(values: pd.Series, path: Path, target: str) -> pd.Series:
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+        raise SchemaError(f"{path}: target column '{target}' is empty in row {row}.")
+    text = values.astype("string").str.strip().str.lower()
+    mapping = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
+    out = text.map(mapping)
+    if out.isna().any():
+        bad = text[out.isna()].iloc[0]
+        raise SchemaError(f"{path}: target column '{target}' must hold 0/1 (or false/true); got {bad!r}.")
+    return out.astype("int64")
+
+
+def stratified_sample(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Positions of a stratified random `fraction` of the rows, in their original order."""
+    rng = np.random.default_rng(seed)
+    keep = [rng.choice(idx, size=max(1, round(fraction * len(idx))), replace=False)
+            for idx in (np.flatnonzero(y == c) for c in np.unique(y))]
+    return np.sort(np.concatenate(keep))
+
+
+def load_tabular(
+    path: str | Path,
+    *,
+    target: str,
+    id_column: str | None = None,
+    directions: Mapping[str, int] | None = None,
+    sample: float | None = None,
+    seed: int = 0,
+    name: str | None = None,
+) -> LoanDataset:
+    """Read a tabular file into a `LoanDataset` with safe feature ids and the real names kept for display.
+
+    Parameters
+    ----------
+    path : ARFF, CSV or Parquet file, one row per observation.
+    target : label column (0/1; 1 = default).
+    id_column : column identifying rows (becomes the index; default: row number).
+    directions : declared risk direction (+1, -1, 0) by column name or feature id; undeclared columns get 0.
+    sample : keep a stratified random share of rows (quick checks), drawn with `seed`.
+    """
+    path = Path(path)
+    table = read_table(path)
+    if target not in table.columns:
+        shown = ", ".join(map(str, table.columns[:5]))
+        raise SchemaError(f"{path}: target column '{target}' not found; columns are {shown}, ...")
+    y = _label(table[target], path, target)
+    index = pd.RangeIndex(len(table), name="row")
+    if id_column is not None:
+        if id_column not in table.columns:
+            raise SchemaError(f"{path}: id column '{id_column}' not found.")
+        index = pd.Index(table[id_column].astype("string"), name=id_column)
+    columns = [c for c in table.columns if c not in (target, id_column)]
+    directions = dict(directions or {})
+    unknown = set(directions) - set(map(str, columns)) - {feature_id(i) for i in range(len(columns))}
+    if unknown:
+        raise SchemaError(f"{path}: directions name columns that are not in the file: {', '.join(sorted(unknown)[:5])}.")
+    features, data = [], {}
+    for i, column in enumerate(columns):
+        fid = feature_id(i)
+        values = table[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            kind, data[fid] = "numeric", values.astype("float64")
+            categories: tuple[str, ...] = ()
+        else:
+            text = values.astype("string")
+            categories = tuple(sorted(text.dropna().unique()))
+            kind, data[fid] = "categorical", text.astype(pd.CategoricalDtype(list(categories)))
+        direction = 0 if kind == "categorical" else int(directions.get(str(column), directions.get(fid, 0)))
+        features.append(FeatureMeta(
+            id=fid, group=TABULAR_GROUP, name_zh=str(column), name_en=str(column),
+            description=f"column '{column}' of {path.name}", unit="", sources=(path.name,),
+            direction=direction, kind=kind, categories=categories,  # type: ignore[arg-type]
+        ))
+    frame = pd.DataFrame({LABEL: y.to_numpy(), **{k: v.to_numpy() for k, v in data.items()}}, index=index)
+    for f in features:  # to_numpy dropped the category dtype
+        if f.kind == "categorical":
+            frame[f.id] = pd.Categorical(frame[f.id], categories=list(f.categories))
+    if sample is not None:
+        frame = frame.iloc[stratified_sample(frame[LABEL].to_numpy(), sample, seed)]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    options = {"target": target, "id_column": id_column, "directions": directions, "sample": sample,
+               "seed": seed if sample is not None else None}
+    summary = {
+        "rows": len(frame), "bad_rate": float(frame[LABEL].mean()) if len(frame) else None,
+        "source": str(path), "target": target, "sample": sample,
+        "missing_rate": {f.id: float(frame[f.id].isna().mean()) for f in features},
+    }
+    return LoanDataset(
+        frame=frame, features=features, fingerprint=fingerprint({path.name: digest}, TABULAR_GROUP, options),
+        name=name or path.stem, summary=summary, path=path,
+    )

@@ -1,0 +1,14 @@
+"""Joint modelling with banks: private matching of firm codes and a shared tracking server with per-bank isolation.
+
+- `techscore.joint.psi`: ECDH private set intersection of enterprise codes (`intersect`, `round1`, `round2`,
+  `finish`), so the platform and a bank find the firms they share without revealing the others.
+- `techscore.joint.server`: start, stop and provision an authenticated MLflow tracking server on which each bank
+  sees its own experiment only (`start_server`, `provision`, `stop_server`).
+- `techscore.joint.auth`: a small REST client for the server's users, experiments and permissions.
+
+Submodules are imported on use, so importing `techscore.joint` stays light.
+"""
+
+from __future__ import annotations
+
+__all__ = ["auth", "psi", "server"]

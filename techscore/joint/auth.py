@@ -1,0 +1,136 @@
+"""A small REST client for the users, experiments and permissions of an MLflow basic-auth tracking server.
+
+MLflow's own ``AuthServiceClient`` reads its credentials from process-wide environment variables; provisioning
+acts as the admin while the same process may act as a bank, so this client carries its credentials itself.
+
+>>> client = AuthClient("http://127.0.0.1:5000", "ts-admin", "a-long-admin-password")  # doctest: +SKIP
+>>> client.grant("bank_a", client.ensure_experiment("joint/bank_a"), "MANAGE")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from techscore.exceptions import AuthError, ServerError, SpecError
+
+__all__ = ["EXPERIMENT_PERMISSIONS", "AuthClient"]
+
+EXPERIMENT_PERMISSIONS: tuple[str, ...] = ("NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE")
+"""Permission levels on an experiment, weakest first. ``NO_PERMISSIONS`` is had by holding no grant (`revoke`);
+``DENY`` is left out on purpose."""
+
+_USERS = "/api/2.0/mlflow/users"
+_PERMISSIONS = "/api/3.0/mlflow/users/permissions"
+_EXPERIMENTS = "/api/2.0/mlflow/experiments"
+
+
+class AuthClient:
+    """Calls one tracking server as one user (HTTP basic auth); raises `AuthError` on 401 and 403.
+
+    Parameters
+    ----------
+    url : str
+        The server's base URL, e.g. ``http://127.0.0.1:5000``.
+    username, password : str
+        The credentials every request carries.
+    timeout : float
+        Seconds to wait for each response.
+    """
+
+    def __init__(self, url: str, username: str, password: str, *, timeout: float = 30.0) -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.username = username
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.auth = (username, password)
+
+    def __repr__(self) -> str:
+        return f"AuthClient(url={self.url!r}, username={self.username!r})"
+
+    def call(
+        self, method: str, path: str, *, missing_ok: bool = False, exists_ok: bool = False, **kwargs: Any
+    ) -> dict | None:
+        """One request; the JSON body, or None when the server answers "does not exist" and `missing_ok`, or
+        "already exists" and `exists_ok`."""
+        import requests
+
+        try:
+            resp = self._session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise ServerError(f"tracking server {self.url} cannot be reached: {exc}.") from exc
+        if resp.status_code in (401, 403):
+            what = "not authenticated" if resp.status_code == 401 else "permission denied"
+            raise AuthError(f"{method} {path} as {self.username!r}: {what} ({resp.status_code}).")
+        if resp.status_code >= 400:
+            try:
+                code = resp.json().get("error_code")
+            except ValueError:
+                code = None
+            if (missing_ok and (resp.status_code == 404 or code == "RESOURCE_DOES_NOT_EXIST")) or (
+                exists_ok and code == "RESOURCE_ALREADY_EXISTS"
+            ):
+                return None
+            raise ServerError(f"{method} {path} failed with {resp.status_code}: {resp.text[:300]}")
+        return resp.json() if resp.content else {}
+
+    # users -------------------------------------------------------------------------------------------------
+    def current_user(self) -> dict:
+        """The calling user (``username``, ``is_admin``, ``id``)."""
+        return self.call("GET", f"{_USERS}/current")["user"]
+
+    def user_exists(self, username: str) -> bool:
+        return self.call("GET", f"{_USERS}/get", params={"username": username}, missing_ok=True) is not None
+
+    def create_user(self, username: str, password: str) -> None:
+        self.call("POST", f"{_USERS}/create", json={"username": username, "password": password})
+
+    def update_password(self, username: str, password: str) -> None:
+        self.call("PATCH", f"{_USERS}/update-password", json={"username": username, "password": password})
+
+    # experiments -------------------------------------------------------------------------------------------
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the experiment named `name`, or None when there is none."""
+        body = self.call("GET", f"{_EXPERIMENTS}/get-by-name", params={"experiment_name": name}, missing_ok=True)
+        return None if body is None else str(body["experiment"]["experiment_id"])
+
+    def ensure_experiment(self, name: str) -> str:
+        """The id of the experiment `name`, created when missing."""
+        found = self.experiment_id(name)
+        if found is not None:
+            return found
+        return str(self.call("POST", f"{_EXPERIMENTS}/create", json={"name": name})["experiment_id"])
+
+    # permissions -------------------------------------------------------------------------------------------
+    def grant(self, username: str, experiment_id: str, permission: str) -> None:
+        """Set `username`'s permission on one experiment (replaces an earlier grant)."""
+        if permission not in EXPERIMENT_PERMISSIONS[1:]:
+            raise SpecError(
+                f"permission must be one of {', '.join(EXPERIMENT_PERMISSIONS[1:])}; got {permission!r} "
+                "(revoke a grant to leave no permission)."
+            )
+        body = {"username": username, "resource_type": "experiment", "resource_id": str(experiment_id)}
+        if self.call("POST", f"{_PERMISSIONS}/grant", json={**body, "permission": permission}, exists_ok=True) is None:
+            # the REST grant does not replace an existing grant: revoke it, then grant again
+            self.revoke(username, experiment_id)
+            self.call("POST", f"{_PERMISSIONS}/grant", json={**body, "permission": permission})
+
+    def revoke(self, username: str, experiment_id: str) -> bool:
+        """Remove `username`'s grant on one experiment; False when there was none."""
+        body = self.call(
+            "POST",
+            f"{_PERMISSIONS}/revoke",
+            json={"username": username, "resource_type": "experiment", "resource_id": str(experiment_id)},
+            missing_ok=True,
+        )
+        return body is not None
+
+    def permission(self, username: str, experiment_id: str) -> str:
+        """The permission `username` effectively holds on one experiment, as the server resolves it."""
+        body = self.call(
+            "GET",
+            f"{_PERMISSIONS}/get",
+            params={"username": username, "resource_type": "experiment", "resource_id": str(experiment_id)},
+        )
+        return str(body["permission"])

@@ -1,0 +1,304 @@
+"""The model validation report: one self-contained HTML page a validator reads (Chinese and English).
+
+Data summary, validation metrics and plots of the training run, champion vs challenger, global SHAP, the check
+that each feature's SHAP dependence runs in its declared risk direction, segment performance, and the
+experiment and data fingerprints. `render_model_report` turns `ModelReportInputs` into HTML; `techscore.reports.
+run` gathers the inputs from an MLflow run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from techscore.explain import direction_check
+from techscore.explain._format import LANGS
+from techscore.explain.shap_values import Explanation
+from techscore.reports._labels import METRICS, PLOTS, SEGMENTS, SPLITS, label, split_metric
+from techscore.reports._render import data_uri, fmt_num, fmt_pct, render, write_page
+
+MODEL_REPORT_FILE = "model_report.html"
+TOP_DEPENDENCE = 8
+"""Dependence plots drawn for this many of the most important features."""
+
+
+@dataclass
+class ModelReportInputs:
+    """Everything the model report shows; the MLflow reader (`techscore.reports.run`) fills it from a run."""
+
+    run_id: str
+    explanation: Explanation
+    """SHAP values of the model on the out-of-time test set."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    run_name: str = ""
+    experiment: str = ""
+    start_time: str = ""
+    dataset_summary: dict = field(default_factory=dict)
+    splits: pd.DataFrame | None = None
+    """One row per split: split, rows, bad, rate, period."""
+    champion_name: tuple[str, str] = ("LightGBM 模型（冠军）", "LightGBM model (champion)")
+    challenger_name: tuple[str, str] = ("WOE 逻辑回归评分卡（挑战者）", "WOE logistic scorecard (challenger)")
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+    challenger_metrics: dict[str, float] = field(default_factory=dict)
+    challenger_plots: dict[str, bytes] = field(default_factory=dict)
+    challenger_tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
+    segments: pd.DataFrame | None = None
+    plots: dict[str, bytes] = field(default_factory=dict)
+    tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _finite(x: object) -> bool:
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _metric_table(metrics: dict[str, float]) -> dict:
+    """Metrics as rows (metric) x columns (split), known metrics first."""
+    cells: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        if not _finite(value):
+            continue
+        split, name = split_metric(key)
+        cells.setdefault(name, {})[split or "all"] = float(value)
+    split_order = [s for s in ("train", "valid", "validation", "val", "test", "oot", "all")
+                   if any(s in v for v in cells.values())]
+    known = [m for m in METRICS if m in cells]
+    names = known + sorted(m for m in cells if m not in METRICS)
+    columns = [dict(key=s, zh=SPLITS[s][0], en=SPLITS[s][1]) for s in split_order]
+    rows = []
+    for m in names:
+        zh, en = label(m, METRICS)
+        rows.append(dict(zh=zh, en=en, cells=[cells[m].get(s, float("nan")) for s in split_order]))
+    return dict(columns=columns, rows=rows)
+
+
+def _plots(plots: dict[str, bytes]) -> list[dict]:
+    out = []
+    for name, png in plots.items():
+        zh, en = label(Path(name).stem, PLOTS)
+        uri = data_uri(png)
+        out.append(dict(images=dict(zh=uri, en=uri), zh=zh, en=en))
+    return out
+
+
+def _tables(tables: list[tuple[str, str, pd.DataFrame]]) -> list[dict]:
+    return [dict(zh=zh, en=en, html=_frame_html(df)) for zh, en, df in tables]
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return fmt_num(v, 4)
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f"{int(v):,}"
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def _frame_html(df: pd.DataFrame, max_rows: int = 60) -> str:
+    import html
+
+    num = [' class="num"' if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool else "" for c in df.columns]
+    head = "".join(f"<th{n}>{html.escape(str(c))}</th>" for c, n in zip(df.columns, num, strict=True))
+    body = []
+    for row in df.head(max_rows).itertuples(index=False):
+        tds = "".join(f"<td{n}>{html.escape(_cell(v))}</td>" for v, n in zip(row, num, strict=True))
+        body.append(f"<tr>{tds}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+_SEGMENT_KEY_COLUMNS = ("segment", "segment_key", "by", "dimension", "key")
+_SEGMENT_VALUE_COLUMNS = ("value", "segment_value", "level", "group")
+
+
+def _segments(seg: pd.DataFrame | None) -> list[dict]:
+    """Segment tables, one per segment key (industry, region, ...), numbers formatted."""
+    if seg is None or seg.empty:
+        return []
+    key_col = next((c for c in _SEGMENT_KEY_COLUMNS if c in seg.columns), None)
+    groups = [(k, g.drop(columns=[key_col])) for k, g in seg.groupby(key_col, sort=False)] if key_col else [("", seg)]
+    out = []
+    for key, g in groups:
+        zh, en = label(str(key), SEGMENTS) if key else ("全部分段", "all segments")
+        cols = []
+        for c in g.columns:
+            czh, cen = label(str(c), {**METRICS, **SEGMENTS, **{v: ("分段", "segment") for v in _SEGMENT_VALUE_COLUMNS}})
+            cols.append(dict(zh=czh, en=cen, num=bool(pd.api.types.is_numeric_dtype(g[c]) and g[c].dtype != bool)))
+        rows = []
+        for r in g.itertuples(index=False):
+            cells = []
+            for c, v in zip(g.columns, r, strict=True):
+                if isinstance(v, (float, np.floating)) and ("rate" in str(c) or str(c).endswith("_pd") or c == "mean_pd"):
+                    cells.append(fmt_pct(v))
+                else:
+                    cells.append(_cell(v))
+            rows.append(cells)
+        out.append(dict(zh=zh, en=en, columns=cols, rows=rows))
+    return out
+
+
+def _data_rows(inputs: ModelReportInputs) -> list[dict]:
+    s = inputs.dataset_summary
+    expl = inputs.explanation
+    rows = []
+
+    def add(zh: str, en: str, value: object, cls: str = "") -> None:
+        if value is not None and value != "":
+            rows.append(dict(zh=zh, en=en, value=value, cls=cls))
+
+    add("样本行数", "rows", fmt_num(s.get("rows")) if s.get("rows") is not None else None, "num")
+    add("贷款总数（含观察期不完整）", "loans in source (incl. incomplete windows)",
+        fmt_num(s.get("loans_total")) if s.get("loans_total") is not None else None)
+    excluded = (s.get("excluded") or {}).get("window_incomplete")
+    add("因表现期不完整而排除", "excluded: performance window incomplete", fmt_num(excluded) if excluded is not None else None)
+    add("整体违约率", "overall default rate", fmt_pct(s["bad_rate"]) if _finite(s.get("bad_rate")) else None)
+    add("表现期（月）", "performance window (months)", s.get("window_months"))
+    add("观察截止日", "observation end", s.get("observation_end"))
+    add("特征时点规则", "as-of rule", s.get("as_of_rule"))
+    add("特征数", "features", len(expl.features))
+    groups = s.get("groups")
+    add("特征组", "feature groups", ", ".join(groups) if groups else None)
+    return rows
+
+
+def _year_rows(summary: dict) -> list[dict]:
+    by_year = summary.get("bad_rate_by_year") or {}
+    return [dict(key=k, **v) for k, v in sorted(by_year.items())]
+
+
+def _missing_rows(summary: dict, expl: Explanation, top: int = 8) -> list[dict]:
+    rates = summary.get("missing_rate") or {}
+    metas = expl.meta
+    items = sorted(((k, v) for k, v in rates.items() if _finite(v) and v > 0 and k in metas), key=lambda kv: -kv[1])[:top]
+    return [dict(id=k, name_zh=metas[k].name_zh, name_en=metas[k].name_en, rate=v) for k, v in items]
+
+
+def _challenger(inputs: ModelReportInputs) -> dict:
+    champ, chall = inputs.champion_metrics, inputs.challenger_metrics
+    names = [m for m in METRICS if m in champ and m in chall] + sorted(
+        m for m in chall if m in champ and m not in METRICS)
+    rows = []
+    for m in names:
+        if not (_finite(champ[m]) and _finite(chall[m])):
+            continue
+        zh, en = label(m, METRICS)
+        rows.append(dict(zh=zh, en=en, champion=champ[m], challenger=chall[m], diff=champ[m] - chall[m]))
+    better = ""
+    auc = next((r for r in rows if r["en"] == "AUC"), None)
+    note_zh = note_en = ""
+    if auc is not None:
+        better = "champion" if auc["diff"] > 0 else "challenger"
+        note_zh = (f"在跨时间测试集上，冠军模型 AUC 比挑战者{'高' if auc['diff'] > 0 else '低'} {abs(auc['diff']):.4f}。"
+                   f"{'冠军模型保持领先。' if better == 'champion' else '挑战者更优：冠军模型需要复核。'}")
+        note_en = (f"On the out-of-time test set the champion's AUC is {abs(auc['diff']):.4f} "
+                   f"{'above' if auc['diff'] > 0 else 'below'} the challenger's. "
+                   f"{'The champion keeps its place.' if better == 'champion' else 'The challenger is better: review the champion.'}")
+    return dict(
+        rows=rows, note_zh=note_zh, note_en=note_en,
+        champion_zh=inputs.champion_name[0], champion_en=inputs.champion_name[1],
+        challenger_zh=inputs.challenger_name[0], challenger_en=inputs.challenger_name[1],
+        plots=_plots(inputs.challenger_plots), tables=_tables(inputs.challenger_tables),
+    )
+
+
+def _fingerprints(inputs: ModelReportInputs) -> list[dict]:
+    labels = {
+        "run_id": ("MLflow 运行 ID", "MLflow run id"),
+        "experiment_id": ("MLflow 实验 ID", "MLflow experiment id"),
+        "dataset": ("数据集指纹", "dataset fingerprint"),
+        "dataset_fingerprint": ("数据集指纹", "dataset fingerprint"),
+        "catalogue_version": ("特征目录版本", "feature catalogue version"),
+        "model_hash": ("模型哈希", "model hash"),
+        "model_spec": ("模型规格", "model spec"),
+        "experiment_spec": ("实验规格", "experiment spec"),
+        "git_commit": ("代码提交", "git commit"),
+        "techscore_version": ("techscore 版本", "techscore version"),
+        "data_dir": ("原始数据目录", "raw data folder"),
+        "seed": ("随机种子", "seed"),
+        "shap_engine": ("SHAP 引擎", "SHAP engine"),
+    }
+    rows = [dict(zh="MLflow 运行 ID", en="MLflow run id", value=inputs.run_id)]
+    for k, v in inputs.fingerprints.items():
+        if k == "run_id" or v in (None, ""):
+            continue
+        zh, en = labels.get(k, (k.replace("_", " "), k.replace("_", " ")))
+        rows.append(dict(zh=zh, en=en, value=str(v)))
+    return rows
+
+
+def _cards(inputs: ModelReportInputs) -> list[dict]:
+    champ = inputs.champion_metrics
+    cards = []
+    for key, zh, en, pct in (("auc", "测试集 AUC", "test AUC", False), ("gini", "测试集基尼系数", "test Gini", False),
+                             ("ks", "测试集 KS", "test KS", False), ("brier", "测试集 Brier", "test Brier", False)):
+        if _finite(champ.get(key)):
+            cards.append(dict(zh=zh, en=en, value=fmt_num(champ[key], 3)))
+    s = inputs.dataset_summary
+    if s.get("rows") is not None:
+        cards.append(dict(zh="样本行数", en="rows", value=fmt_num(s["rows"])))
+    if _finite(s.get("bad_rate")):
+        cards.append(dict(zh="违约率", en="default rate", value=fmt_pct(s["bad_rate"])))
+    return cards
+
+
+def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
+    """The model report as one self-contained HTML page (both languages inside; `lang` shown first)."""
+    from techscore.explain import plots
+    from techscore.explain.plots import _sigmoid
+
+    expl = inputs.explanation
+    imp = expl.importance()
+    metas = expl.meta
+    tolerance = 0.05
+    directions = direction_check(expl, tolerance=tolerance)
+    counts = directions["status"].value_counts()
+    top = [f for f in imp["feature"].head(TOP_DEPENDENCE) if np.abs(expl.values[:, expl.feature_ids.index(f)]).sum() > 0]
+
+    def both(fn, *args, **kw) -> dict:
+        return {lg: data_uri(fn(expl, *args, lang=lg, **kw)) for lg in LANGS}
+
+    shap_plots = dict(importance=both(plots.importance_bar, top=20), beeswarm=both(plots.beeswarm, top=15))
+    dependence = [dict(images=both(plots.dependence, f), name_zh=metas[f].name_zh, name_en=metas[f].name_en) for f in top]
+    importance = [dict(r, group=metas[r["feature"]].group, declared=metas[r["feature"]].direction)
+                  for r in imp.head(30).to_dict("records")]
+    order = {"fail": 0, "weak": 1, "pass": 2, "unused": 3, "n/a": 4}
+    dir_rows = sorted(directions.to_dict("records"), key=lambda r: (order.get(r["status"], 9), r["feature"]))
+    warnings = [dict(zh=zh, en=en) for zh, en in inputs.warnings]
+    n_fail = int(counts.get("fail", 0))
+    if n_fail:
+        names = ", ".join(directions.loc[directions["status"] == "fail", "feature"].head(5))
+        warnings.append(dict(zh=f"{n_fail} 个特征的 SHAP 依赖与声明的风险方向相反：{names}。",
+                             en=f"{n_fail} feature(s) run against their declared risk direction: {names}."))
+    splits = []
+    if inputs.splits is not None:
+        for r in inputs.splits.to_dict("records"):
+            zh, en = label(str(r["split"]), SPLITS)
+            splits.append(dict(zh=zh, en=en, rows=r.get("rows"), bad=r.get("bad"), rate=r.get("rate"), period=r.get("period", "")))
+    return render(
+        "model_report.html", lang=lang, title_zh="模型验证报告", title_en="Model validation report",
+        run=dict(run_id=inputs.run_id, run_name=inputs.run_name, experiment=inputs.experiment, start_time=inputs.start_time),
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"), cards=_cards(inputs), warnings=warnings,
+        data_rows=_data_rows(inputs), split_rows=splits, year_rows=_year_rows(inputs.dataset_summary),
+        missing_rows=_missing_rows(inputs.dataset_summary, expl),
+        metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
+        challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
+        shap_base_pd=fmt_pct(_sigmoid(expl.base)), shap_plots=shap_plots, importance=importance,
+        directions=dir_rows, tolerance=tolerance,
+        direction_counts={"pass": int(counts.get("pass", 0)), "fail": n_fail, "weak": int(counts.get("weak", 0)),
+                          "other": int(counts.get("n/a", 0) + counts.get("unused", 0))},
+        dependence=dependence, segments=_segments(inputs.segments), fingerprints=_fingerprints(inputs),
+        params=sorted((str(k), str(v)) for k, v in inputs.params.items()), zip=zip,
+    )
+
+
+def write_model_report(inputs: ModelReportInputs, out_dir: str | Path, lang: str = "zh") -> Path:
+    """Render the model report into `out_dir/model_report.html`."""
+    return write_page(render_model_report(inputs, lang), Path(out_dir) / MODEL_REPORT_FILE)

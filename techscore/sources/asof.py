@@ -1,0 +1,184 @@
+"""Point-in-time views: each raw table cut to what was known before an as-of date.
+
+Features as of a date D may use only what a lender could have known before D. This module is the single place
+that rule is applied, table by table (docs: notes/FEATURES.md, "base inputs"):
+
+========================  ===========================================================================================
+table                     known before D
+========================  ===========================================================================================
+enterprises               firms founded before D; certification dates on/after D become NaT
+financials                fiscal years whose reporting date (31 May of year+1 by default) is before D
+innovation_indicators     years whose reporting date (31 May of year+1 by default) is before D
+ip_rights                 rights filed before D; a grant on/after D becomes NaT and the status reverts to what was
+                          known at D (granted if granted before D, else pending); a status change dated on/after D
+                          reverts the same way; a pledge dated on/after D is not yet known (pledged False)
+supply_chain              invoices dated before D; a payment on/after D becomes NaT (still unpaid at D)
+tax                       grades published before D (30 April of year+1 by default)
+loans                     loans issued before D; a default on/after D becomes NaT
+========================  ===========================================================================================
+
+Tables cover all firms (peer ranks need the whole cohort). A table with nothing to hide is returned as is (no copy);
+otherwise only the changed columns are new (pandas copy-on-write shares the rest).
+
+>>> views = known_as_of({"loans": loans}, "2024-01-01")      # doctest: +SKIP
+>>> views["loans"]["default_date"].max() < pd.Timestamp("2024-01-01")
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from techscore.exceptions import SchemaError
+from techscore.sources.schema import CERTIFICATIONS, TABLE_NAMES, TABLES, PointInTime
+
+RULES_VERSION = "1"
+"""Changes whenever a point-in-time rule changes, so cached datasets built under the old rules are rebuilt."""
+
+_EMPTY_DTYPES = {
+    "str": "string", "uscc": "string", "category": "string", "int": "Int64", "float": "float64",
+    "money": "float64", "date": "datetime64[ns]", "bool": "boolean",
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty frame with the contract's columns and types of table `name` (a table the data did not provide)."""
+    table = TABLES[name]
+    return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in table.columns})
+
+
+def as_tables(sources: Any, names: Iterable[str] = TABLE_NAMES) -> dict[str, pd.DataFrame]:
+    """The raw tables of `sources` by name: a `Sources` object (attribute per table) or a mapping of DataFrames.
+
+    Tables the sources lack become empty frames with the contract's columns; date columns not yet typed (text in a
+    hand-built frame) are parsed, so the views below can compare them with a date.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        if name not in TABLES:
+            raise SchemaError(f"tables must be among {', '.join(TABLE_NAMES)}; got {name!r}.")
+        if isinstance(sources, Mapping):
+            frame = sources.get(name)
+        else:
+            frame = getattr(sources, name, None)
+        if frame is None:
+            frame = empty_table(name)
+        elif not isinstance(frame, pd.DataFrame):
+            raise SchemaError(f"sources table {name} must be a pandas DataFrame; got {type(frame).__name__}.")
+        for column in TABLES[name].columns_of_kind("date"):
+            if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+                frame = frame.assign(**{column: pd.to_datetime(frame[column], errors="raise")})
+        out[name] = frame
+    return out
+
+
+def last_known_year(as_of: pd.Timestamp, known: tuple[int, int]) -> int:
+    """The latest year Y whose record (reported on month/day `known` of Y+1) is known strictly before `as_of`."""
+    month, day = known
+    day = min(day, calendar.monthrange(as_of.year, month)[1])
+    return as_of.year - 1 if pd.Timestamp(as_of.year, month, day) < as_of else as_of.year - 2
+
+
+def known_as_of(
+    sources: Any, as_of: Any, point_in_time: PointInTime | None = None, tables: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every raw table as known strictly before `as_of` (rules in the module docstring).
+
+    Parameters
+    ----------
+    sources
+        A `Sources` object or a mapping of table name to DataFrame (typed columns; missing tables are empty).
+    as_of
+        The as-of date D (anything `pd.Timestamp` accepts).
+    point_in_time
+        When yearly records become known; default `PointInTime()`.
+    tables
+        Only these tables (default all seven): the catalogue asks only for those its features read.
+    """
+    d = pd.Timestamp(as_of)
+    pit = point_in_time or PointInTime()
+    names = TABLE_NAMES if tables is None else tuple(tables)
+    t = as_tables(sources, names)
+    views = {
+        "enterprises": lambda f: _enterprises(f, d),
+        "financials": lambda f: _years_known(f, last_known_year(d, pit.financials_known)),
+        "innovation_indicators": lambda f: _years_known(f, last_known_year(d, pit.indicators_known)),
+        "ip_rights": lambda f: _ip_rights(f, d),
+        "supply_chain": lambda f: _null_on_after(_rows_before(f, "date", d), ("paid_date",), d),
+        "tax": lambda f: _years_known(f, last_known_year(d, pit.tax_known)),
+        "loans": lambda f: _null_on_after(_rows_before(f, "issued", d), ("default_date",), d),
+    }
+    return {name: views[name](t[name]) for name in names}
+
+
+def _keep(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    mask = np.asarray(mask, dtype=bool)
+    return frame if mask.all() else frame.loc[mask]
+
+
+def _rows_before(frame: pd.DataFrame, column: str, d: pd.Timestamp) -> pd.DataFrame:
+    return _keep(frame, (frame[column] < d).to_numpy(dtype=bool, na_value=False))
+
+
+def _years_known(frame: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    return _keep(frame, (frame["year"] <= last_year).to_numpy(dtype=bool, na_value=False))
+
+
+def _on_after(frame: pd.DataFrame, column: str, d: pd.Timestamp) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame[column] >= d).to_numpy(dtype=bool, na_value=False)
+
+
+def _null_on_after(frame: pd.DataFrame, columns: tuple[str, ...], d: pd.Timestamp) -> pd.DataFrame:
+    changes = {}
+    for column in columns:
+        late = _on_after(frame, column, d)
+        if late.any():
+            changes[column] = frame[column].mask(late)
+    return frame.assign(**changes) if changes else frame
+
+
+def _enterprises(frame: pd.DataFrame, d: pd.Timestamp) -> pd.DataFrame:
+    frame = _rows_before(frame, "founded", d)
+    return _null_on_after(frame, tuple(c for c in CERTIFICATIONS if c in frame.columns), d)
+
+
+def _set(values: pd.Series, where: np.ndarray, value: object) -> pd.Series:
+    """`values` with `value` where `where` holds, keeping a categorical dtype (adding `value` if need be)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and value not in values.cat.categories:
+        values = values.cat.add_categories([value])
+    return values.mask(where, value)
+
+
+def _ip_rights(frame: pd.DataFrame, d: pd.Timestamp) -> pd.DataFrame:
+    frame = _rows_before(frame, "filed", d)
+    changes: dict[str, pd.Series] = {}
+    late_grant = _on_after(frame, "granted", d)
+    late_status = _on_after(frame, "status_date", d)
+    if late_grant.any() or late_status.any():
+        granted_known = (frame["granted"] < d).to_numpy(dtype=bool, na_value=False) if "granted" in frame else (
+            np.zeros(len(frame), dtype=bool)
+        )
+        status = frame["status"]
+        # A status change after D is unknown: the right is as it was (granted if granted before D, else pending).
+        status = _set(status, late_status & granted_known, "granted")
+        # Without a grant known at D, nothing beyond "pending" can be known (lapse, invalidation, transfer follow
+        # the grant).
+        not_pending = (status != "pending").to_numpy(dtype=bool, na_value=False)
+        status = _set(status, (late_status & ~granted_known) | (late_grant & not_pending), "pending")
+        changes["status"] = status
+        if late_grant.any():
+            changes["granted"] = frame["granted"].mask(late_grant)
+        if late_status.any():
+            changes["status_date"] = frame["status_date"].mask(late_status)
+    late_pledge = _on_after(frame, "pledged_date", d)
+    if late_pledge.any():
+        changes["pledged_date"] = frame["pledged_date"].mask(late_pledge)
+        if "pledged" in frame.columns:
+            changes["pledged"] = _set(frame["pledged"], late_pledge, False)
+    return frame.assign(**changes) if changes else frame

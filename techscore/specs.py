@@ -1,0 +1,368 @@
+"""Model and experiment specs: the TOML files in `models/` and `experiments/`, read into checked pydantic models.
+
+A model spec says how to fit and express a PD model (learner parameters, monotone constraints, calibration, score
+scaling, master scale, seed); an experiment spec says what to fit it on (data, feature groups, performance window,
+split, segments, MLflow experiment, challenger). Every key is declared here with its type and allowed values;
+an unknown or mistyped key is an error that names the file and the dotted key::
+
+    experiments/demo.toml: unknown key 'split.tset_from'
+
+This module is low-level (pydantic and the standard library only), so the dataset layer and the CLI can read
+specs without importing the modelling stack.
+
+>>> spec = load_experiment("experiments/polish.toml")            # doctest: +SKIP
+>>> spec.split.cv, spec.model_spec().learner.learning_rate      # doctest: +SKIP
+(5, 0.03)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from techscore.exceptions import SpecError
+from techscore.workspace import workspace as find_workspace
+
+__all__ = [
+    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LearnerSpec", "MasterScaleSpec",
+    "ModelSpec", "ScalingSpec", "SplitSpec", "dataset_options", "load_experiment", "load_model_spec",
+    "spec_error",
+]
+
+CALIBRATION_METHODS: tuple[str, ...] = ("platt", "isotonic", "none")
+"""`platt` (default): logistic in the raw margin, affine in log-odds so SHAP values stay additive; `isotonic`:
+a monotone step function (better fit for large validation sets, breaks additivity); `none`: the booster's own
+probability."""
+
+Scalar = str | int | float | bool
+Fraction = Annotated[float, Field(gt=0, le=1)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class LearnerSpec(_Spec):
+    """LightGBM parameters (names as in LightGBM's docs); `extra` passes any other LightGBM parameter through."""
+
+    objective: Literal["binary", "cross_entropy"] = "binary"
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
+    num_leaves: Annotated[int, Field(ge=2, le=131072)] = 15
+    max_depth: int = -1
+    min_child_samples: Annotated[int, Field(ge=1)] = 20
+    min_sum_hessian_in_leaf: NonNeg = 1e-3
+    feature_fraction: Fraction = 1.0
+    bagging_fraction: Fraction = 1.0
+    bagging_freq: Annotated[int, Field(ge=0)] = 0
+    lambda_l1: NonNeg = 0.0
+    lambda_l2: NonNeg = 0.0
+    min_gain_to_split: NonNeg = 0.0
+    max_bin: Annotated[int, Field(ge=2)] = 255
+    path_smooth: NonNeg = 0.0
+    scale_pos_weight: Annotated[float, Field(gt=0)] = 1.0
+    extra_trees: bool = False
+    cat_smooth: NonNeg = 10.0
+    cat_l2: NonNeg = 10.0
+    min_data_per_group: Annotated[int, Field(ge=1)] = 100
+    max_cat_to_onehot: Annotated[int, Field(ge=1)] = 4
+    monotone_constraints_method: Literal["basic", "intermediate", "advanced"] = "intermediate"
+    monotone_penalty: NonNeg = 0.0
+    num_boost_round: Annotated[int, Field(ge=1)] = 2000
+    early_stopping_rounds: Annotated[int, Field(ge=0)] = 100
+    """Stop when the validation metric has not improved for this many rounds (0: train all rounds)."""
+    early_stopping_metric: Literal["auc", "binary_logloss", "average_precision"] = "auc"
+    refit: bool = False
+    """After early stopping, refit on train + validation with the best number of rounds scaled by the data
+    growth (the calibrator stays the one fitted on validation)."""
+    num_threads: Annotated[int, Field(ge=1)] = 2
+    """Fixed so that the same spec and seed give the same model bytes."""
+    histogram: Literal["col_wise", "row_wise"] = "col_wise"
+    """Histogram layout, forced (LightGBM's automatic choice is timed and so not reproducible)."""
+    extra: dict[str, Scalar] = Field(default_factory=dict)
+
+    def lgb_params(self, seed: int) -> dict[str, Any]:
+        """Parameters for `lightgbm.train` (boosting rounds and early stopping are passed separately)."""
+        skip = {"num_boost_round", "early_stopping_rounds", "early_stopping_metric", "refit", "histogram", "extra"}
+        params = {k: v for k, v in self.model_dump().items() if k not in skip}
+        params.update(
+            metric=self.early_stopping_metric, seed=int(seed), deterministic=True, verbosity=-1,
+            feature_pre_filter=False, **{f"force_{self.histogram}": True},
+        )
+        params.update(self.extra)
+        return params
+
+
+class CalibrationSpec(_Spec):
+    method: Literal["platt", "isotonic", "none"] = "platt"
+
+
+class ScalingSpec(_Spec):
+    """Points-to-double-the-odds scaling: PD at `base_odds` (good:bad) scores `base_score`; doubling the
+    good:bad odds adds `pdo` points (doubling the odds of default takes `pdo` away)."""
+
+    base_score: float = 600.0
+    base_odds: Annotated[float, Field(gt=0)] = 50.0
+    pdo: Annotated[float, Field(gt=0)] = 20.0
+    decimals: Annotated[int, Field(ge=0, le=6)] = 1
+
+
+DEFAULT_GRADES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C", "D")
+DEFAULT_PD_UPPER = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.10, 0.20, 1.0)
+
+
+class MasterScaleSpec(_Spec):
+    """Grades from best to worst, each with the upper bound of its PD band (last bound 1)."""
+
+    grades: list[str] = Field(default_factory=lambda: list(DEFAULT_GRADES))
+    pd_upper: list[float] = Field(default_factory=lambda: list(DEFAULT_PD_UPPER))
+
+    @model_validator(mode="after")
+    def _bands(self) -> MasterScaleSpec:
+        if len(self.grades) != len(self.pd_upper):
+            raise ValueError(f"grades and pd_upper must have the same length; got {len(self.grades)} grades and "
+                             f"{len(self.pd_upper)} bounds")
+        if len(set(self.grades)) != len(self.grades):
+            raise ValueError("grades must be distinct")
+        ups = self.pd_upper
+        if any(not (0 < u <= 1) for u in ups) or any(b <= a for a, b in zip(ups, ups[1:], strict=False)):
+            raise ValueError(f"pd_upper must increase strictly within (0, 1]; got {ups}")
+        if not math.isclose(ups[-1], 1.0):
+            raise ValueError(f"the last pd_upper must be 1 so every PD has a grade; got {ups[-1]}")
+        return self
+
+
+class ModelSpec(_Spec):
+    """A model spec file (`models/*.toml`)."""
+
+    name: str
+    description: str = ""
+    seed: int = 42
+    monotone: bool = True
+    """Monotone constraints from the features' declared risk directions (categorical features: none)."""
+    learner: LearnerSpec = Field(default_factory=LearnerSpec)
+    calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
+    scaling: ScalingSpec = Field(default_factory=ScalingSpec)
+    master_scale: MasterScaleSpec = Field(default_factory=MasterScaleSpec)
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        """The file this spec was read from (None when built in code)."""
+        return self._path
+
+
+class DataSpec(_Spec):
+    """Where the rows come from: a folder of raw tables (`path`, built into a loan dataset) or one `tabular` file
+    (ARFF, CSV or Parquet) with a `target` column. Relative paths are relative to the workspace."""
+
+    path: str | None = None
+    dataset: str | None = None
+    """Folder the built loan dataset is written to and reused from (default: beside `path`)."""
+    groups: list[str] | None = None
+    window_months: Annotated[int, Field(ge=1)] = 12
+    observation_end: dt.date | None = None
+    point_in_time: dict[str, Any] | None = None
+    tabular: str | None = None
+    target: str | None = None
+    id_column: str | None = None
+    directions: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
+    """Tabular data: declared risk direction of named columns (others: none)."""
+    sample: Fraction | None = None
+    """Use a stratified random share of the rows (quick checks)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.path is None) == (self.tabular is None):
+            raise ValueError("give either path (a folder of raw tables) or tabular (one file), not both or neither")
+        if self.tabular is not None and not self.target:
+            raise ValueError("tabular data needs target, the name of the label column")
+        return self
+
+
+class SplitSpec(_Spec):
+    """Out-of-time (`train_before` = A, `test_from` = B: train < A <= validation < B <= test) or `cv` stratified
+    folds (for data without dates), each fold's training part holding out `valid_fraction` for early stopping
+    and calibration."""
+
+    train_before: dt.date | None = None
+    test_from: dt.date | None = None
+    date_column: str = "issued"
+    cv: Annotated[int, Field(ge=2, le=50)] | None = None
+    valid_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SplitSpec:
+        oot = self.train_before is not None or self.test_from is not None
+        if oot and self.cv is not None:
+            raise ValueError("give either train_before and test_from (out of time) or cv (k folds), not both")
+        if not oot and self.cv is None:
+            raise ValueError("give train_before and test_from (out of time) or cv (k folds)")
+        if oot and (self.train_before is None or self.test_from is None):
+            raise ValueError("an out-of-time split needs both train_before and test_from")
+        if oot and self.test_from <= self.train_before:  # type: ignore[operator]
+            raise ValueError(f"test_from ({self.test_from}) must come after train_before ({self.train_before})")
+        return self
+
+    @property
+    def kind(self) -> Literal["oot", "cv"]:
+        return "cv" if self.cv is not None else "oot"
+
+
+class ExperimentSpec(_Spec):
+    """An experiment spec file (`experiments/*.toml`)."""
+
+    name: str
+    description: str = ""
+    model: str = "models/pd_lgbm_v1.toml"
+    """Model spec file, relative to the workspace."""
+    mlflow_experiment: str | None = None
+    """MLflow experiment name (default `techscore-<name>`)."""
+    registered_model: str | None = None
+    """Name in the model registry (default `techscore_<name>_pd`); empty string: do not register."""
+    challenger: bool = True
+    """Also fit and evaluate the WOE logistic scorecard."""
+    segments: list[str] | None = None
+    """Segment columns to break metrics down by (default: every segment column in the data)."""
+    min_segment_rows: Annotated[int, Field(ge=1)] = 30
+    data: DataSpec
+    split: SplitSpec
+    _path: Path | None = PrivateAttr(default=None)
+    _workspace: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def workspace(self) -> Path:
+        """The workspace relative paths are resolved against."""
+        return self._workspace or find_workspace()
+
+    def resolve(self, relative: str | Path) -> Path:
+        """`relative` against the workspace (absolute paths unchanged)."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.workspace / p
+
+    @property
+    def experiment_name(self) -> str:
+        return self.mlflow_experiment or f"techscore-{self.name}"
+
+    @property
+    def model_name(self) -> str | None:
+        if self.registered_model == "":
+            return None
+        return self.registered_model or f"techscore_{self.name}_pd"
+
+    @property
+    def dataset_dir(self) -> Path | None:
+        """Where the built loan dataset is cached (raw-table data only)."""
+        if self.data.path is None:
+            return None
+        if self.data.dataset:
+            return self.resolve(self.data.dataset)
+        return self.resolve(self.data.path).parent / f"dataset-{self.name}"
+
+    def model_spec(self) -> ModelSpec:
+        """The model spec this experiment names, read from the workspace."""
+        return load_model_spec(self.resolve(self.model), workspace=self.workspace)
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    """The path as a message shows it: relative to the workspace when inside it."""
+    try:
+        return (Path(path).resolve().relative_to(root.resolve())).as_posix() if root else str(path)
+    except ValueError:
+        return str(path)
+
+
+def spec_error(file: str, exc: PydanticValidationError) -> SpecError:
+    """One SpecError naming the file and each offending dotted key, built from pydantic's errors."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'")
+        elif err["type"] == "missing":
+            problems.append(f"missing key '{key}'")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            where = f"key '{key}'" if key else "spec"
+            got = "" if err["type"] == "value_error" else f"; got {err.get('input')!r}"
+            problems.append(f"{where}: {msg}{got}")
+    return SpecError(f"{file}: " + "; ".join(problems))
+
+
+def _read_toml(path: Path, shown: str) -> dict:
+    if not path.is_file():
+        raise SpecError(f"{shown}: spec file not found.")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{shown}: not valid TOML ({exc}).") from exc
+
+
+def _workspace_of(path: Path, workspace: str | Path | None, folder: str) -> Path:
+    if workspace is not None:
+        return Path(workspace).resolve()
+    parent = path.resolve().parent
+    return parent.parent if parent.name == folder else find_workspace()
+
+
+def _parse(cls: type[_Spec], doc: dict, shown: str) -> Any:
+    try:
+        return cls.model_validate(doc)
+    except PydanticValidationError as exc:
+        raise spec_error(shown, exc) from None
+
+
+def load_model_spec(path: str | Path, *, workspace: str | Path | None = None) -> ModelSpec:
+    """Read and check a model spec TOML; errors name the file and key."""
+    path = Path(path)
+    root = _workspace_of(path, workspace, "models")
+    shown = _shown(path, root)
+    spec = _parse(ModelSpec, _read_toml(path, shown), shown)
+    spec._path = path.resolve()
+    return spec
+
+
+def load_experiment(
+    path: str | Path, *, workspace: str | Path | None = None, check_model: bool = True
+) -> ExperimentSpec:
+    """Read and check an experiment spec TOML (and, with `check_model`, the model spec it names).
+
+    Relative paths inside it are resolved against `workspace` (default: the folder holding `experiments/`
+    when the file lives there, else the current workspace).
+    """
+    path = Path(path)
+    root = _workspace_of(path, workspace, "experiments")
+    shown = _shown(path, root)
+    spec = _parse(ExperimentSpec, _read_toml(path, shown), shown)
+    spec._path = path.resolve()
+    spec._workspace = root
+    if check_model:
+        spec.model_spec()
+    return spec
+
+
+def dataset_options(path: str | Path, *, workspace: str | Path | None = None) -> dict[str, Any]:
+    """What `techscore dataset SPEC` needs from an experiment: data, out, window_months, groups, observation_end."""
+    spec = load_experiment(path, workspace=workspace, check_model=False)
+    if spec.data.path is None:
+        shown = _shown(Path(path), spec.workspace)
+        raise SpecError(f"{shown}: key 'data.path' is not set; a tabular experiment has no loan dataset to build.")
+    return {
+        "data": spec.resolve(spec.data.path),
+        "out": spec.dataset_dir,
+        "window_months": spec.data.window_months,
+        "groups": spec.data.groups,
+        "observation_end": spec.data.observation_end,
+    }

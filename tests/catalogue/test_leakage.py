@@ -1,0 +1,49 @@
+"""No leakage: a record known only on or after D never changes any feature of the full catalogue as of D."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from techscore.catalogue import load_catalogue
+from techscore.sources.schema import PointInTime
+from tests.catalogue.leakage import MUTATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+DATES = tuple(pd.Timestamp(x) for x in ("2021-06-01", "2023-03-01", "2024-11-30"))
+PIT = PointInTime()
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    cat = load_catalogue(ROOT)
+    if not len(cat):
+        pytest.skip("the repository's features/ holds no features yet")
+    return cat
+
+
+@pytest.fixture(scope="module")
+def baseline(catalogue, world):
+    return {d: catalogue.compute(world, d, point_in_time=PIT) for d in DATES}
+
+
+def test_full_catalogue_computes_every_feature(catalogue, baseline):
+    for d, frame in baseline.items():
+        assert list(frame.columns) == catalogue.ids
+        assert len(frame) > 0, d
+    assert not baseline[DATES[-1]].isna().all().any(), "a feature is missing for every firm of the world"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=st.sampled_from(MUTATIONS), d=st.sampled_from(DATES), seed=st.integers(0, 2**32 - 1))
+def test_no_feature_sees_records_known_on_or_after_d(catalogue, world, baseline, mutation, d, seed):
+    changed = mutation(world, d, np.random.default_rng(seed), PIT)
+    if changed is None:
+        return
+    after = catalogue.compute(changed, d, point_in_time=PIT)
+    pd.testing.assert_frame_equal(after, baseline[d], check_exact=True, obj=f"{mutation.__name__} as of {d.date()}")
