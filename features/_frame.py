@@ -73,8 +73,11 @@ def positions(values: pd.Series | pd.Index | pa.Array | pa.ChunkedArray, univers
 def days(values: pd.Series | np.ndarray, reference: pd.Timestamp) -> np.ndarray:
     """Days from `reference` to each date (negative before it), NaN where the date is missing (float64)."""
     raw = values if isinstance(values, np.ndarray) and values.dtype.kind == "M" else days_source(values)
-    out = (raw.astype("datetime64[s]").astype(np.int64) - pd.Timestamp(reference).value // 10**9) / DAY_SECONDS
-    out[np.isnat(raw)] = np.nan
+    unit = np.datetime_data(raw.dtype)[0]
+    ticks = raw.view(np.int64)
+    origin = pd.Timestamp(reference).to_datetime64().astype(raw.dtype).astype(np.int64)
+    out = (ticks - origin) / float(np.timedelta64(1, "D") / np.timedelta64(1, unit))
+    out[ticks == np.iinfo(np.int64).min] = np.nan  # NaT
     return out
 
 

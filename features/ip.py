@@ -41,19 +41,27 @@ DESIGN_15_YEARS_FROM = pd.Timestamp("2021-06-01")
 """Designs filed before this date have a 10-year term (patent law amendment of 2021)."""
 
 
+def add_years(dates: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Same calendar day `years` later (29 February -> 28 February), datetime64[D]; NaT stays NaT.
+
+    >>> add_years(np.array(["2020-02-29", "2021-06-01"], dtype="datetime64[D]"), np.array([1, 10])).tolist()
+    [datetime.date(2021, 2, 28), datetime.date(2031, 6, 1)]
+    """
+    day = dates.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    target = month + (12 * np.asarray(years)).astype("timedelta64[M]")
+    last_day = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+    return np.minimum(target.astype("datetime64[D]") + (day - month.astype("datetime64[D]")), last_day)
+
+
 def _legal_expiry(filed: np.ndarray, kind: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
     """Days from D to the end of the legal term of each patent (NaN for other kinds); `filed` as datetime64."""
-    out = np.full(len(filed), np.nan)
-    filed = pd.Series(filed)
+    term = np.zeros(len(kind), dtype=np.int64)
     for name, years in TERM_YEARS.items():
-        rows = kind == KIND[name]
-        if name == "design":
-            short = rows & (filed < DESIGN_15_YEARS_FROM).to_numpy(dtype=bool, na_value=False)
-            out[short] = days(filed[short] + pd.DateOffset(years=10), as_of)
-            rows &= ~short
-        if rows.any():
-            out[rows] = days(filed[rows] + pd.DateOffset(years=years), as_of)
-    return out
+        term[kind == KIND[name]] = years
+    short_design = (kind == KIND["design"]) & (filed < np.datetime64(DESIGN_15_YEARS_FROM))
+    term[short_design] = 10
+    return np.where(term > 0, days(add_years(filed, term), as_of), np.nan)
 
 
 @node

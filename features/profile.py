@@ -41,7 +41,7 @@ PROVINCES: tuple[str, ...] = (
 def size_band(employees, revenue, section, spec: SizeBandSpec = SIZE_BAND) -> np.ndarray:
     """micro / small / medium / large for each firm (None without employees and revenue); rule in the docstring.
 
-    >>> size_band([500, 500, 15], [50e6, 50e6, np.nan], ["C", "I", "C"]).tolist()
+    >>> size_band([500, 500, 15], [50e6, 150e6, np.nan], ["C", "I", "C"]).tolist()
     ['medium', 'large', 'micro']
     """
     employees, revenue = np.asarray(employees, dtype=float), np.asarray(revenue, dtype=float)

@@ -247,12 +247,11 @@ class Catalogue:
             values[i] = result
             for p in self._deps[i]:  # free what no later computation needs
                 remaining[p] -= 1
-                if remaining[p] == 0 and p not in BASE_INPUTS:
+                if remaining[p] == 0 and p not in ("as_of", "firms", "point_in_time"):  # tables too
                     values.pop(p, None)
             if remaining.get(i, 0) == 0:
                 values.pop(i, None)
-        frame = pd.DataFrame({i: out[i] for i in wanted}, index=index)
-        return frame
+        return pd.DataFrame({i: out[i] for i in wanted}, index=index, copy=False)  # no second copy of the columns
 
     @staticmethod
     def _check_series(d: Definition, result: object) -> None:

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from techscore.exceptions import SpecError
 
         with cli_errors():
-            options = _spec_options(spec) if spec is not None else {}
+            options = _spec_options(spec, workspace) if spec is not None else {}
             data_dir = data or options.get("data")
             out_dir = out or options.get("out")
             if data_dir is None or out_dir is None:
@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
 
                 ds = build_dataset(data_dir, groups=chosen, window_months=months,
                                    observation_end=observation_end or options.get("observation_end"),
+                                   point_in_time=_point_in_time(options.get("point_in_time")),
                                    out=out_dir, catalogue=cat, progress=progress, force=force)
             s = ds.summary
             if as_json:
@@ -127,12 +128,17 @@ def register(app: typer.Typer) -> None:
                 console.print(f"wrote {len(frame):,} firms x {frame.shape[1]} features as of {date.date()} to {out}")
 
 
-def _spec_options(spec: Path) -> dict:
-    """data, out, window_months, groups, observation_end from an experiment spec (`techscore.specs`)."""
-    from techscore.exceptions import SpecError
+def _spec_options(spec: Path, workspace: Path | None) -> dict:
+    """data, out, window_months, groups, observation_end (and point_in_time if given) of an experiment spec."""
+    from techscore import specs
 
-    try:
-        from techscore import specs
-    except ModuleNotFoundError as exc:  # pragma: no cover - until techscore.specs lands
-        raise SpecError("experiment specs are not available yet; use --data and --out.") from exc
-    return specs.dataset_options(spec)  # type: ignore[attr-defined]
+    return specs.dataset_options(spec, workspace=workspace)
+
+
+def _point_in_time(value: object):
+    """A `PointInTime` from a spec's `[data.point_in_time]` table (lists become tuples), default when absent."""
+    from techscore.sources.schema import PointInTime
+
+    if value is None or isinstance(value, PointInTime):
+        return value or PointInTime()
+    return PointInTime(**{k: tuple(v) if isinstance(v, list) else v for k, v in dict(value).items()})

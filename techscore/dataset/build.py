@@ -32,7 +32,7 @@ from techscore.catalogue import Catalogue, load_catalogue
 from techscore.dataset.fingerprint import file_hashes, fingerprint
 from techscore.dataset.frame import FRAME_FILE, KEY_COLUMNS, LABEL, SUMMARY_FILE, LoanDataset
 from techscore.exceptions import SchemaError
-from techscore.sources.asof import as_tables
+from techscore.sources.asof import as_tables, sort_by_known
 from techscore.sources.industry import section_of
 from techscore.sources.schema import PointInTime
 
@@ -157,7 +157,8 @@ def build_dataset(
         if cached is not None:
             return cached
 
-    sources = load_sources(data_dir)
+    # sorted once by when rows become known: each month's views are then prefixes of the tables, not copies
+    sources = sort_by_known(load_sources(data_dir))
     tables = as_tables(sources)
     loans = tables["loans"].sort_values(["issued", "loan_id"], kind="stable").reset_index(drop=True)
     end = default_observation_end(loans) if observation_end is None else pd.Timestamp(observation_end)
@@ -277,9 +278,13 @@ def featurize(
 ) -> pd.DataFrame:
     """Features of `firms` (default: every firm) as known strictly before `as_of`, for scoring.
 
-    `data` is a folder of raw tables or already loaded sources; the frame is indexed by `uscc` in the order of
-    `firms`, one column per selected feature (firms unknown at `as_of` get missing values).
+    `data` is a folder of raw tables or already loaded sources. The frame is indexed by `uscc` in the order of
+    `firms` (firms unknown at `as_of` get missing values); its columns are `ids` in the order given (a model's
+    columns), then the features of `groups` not among them; neither given: the whole catalogue.
     """
-    cat = (catalogue or load_catalogue()).select(groups=groups, ids=ids)
+    full = catalogue or load_catalogue()
+    wanted = list(ids or [])
+    if groups is not None or ids is None:
+        wanted += [i for i in full.select(groups=groups).ids if i not in set(wanted)]
     firms_index = None if firms is None else pd.Index(np.asarray(list(firms), dtype=object), name="uscc")
-    return cat.compute(_sources(data), as_of, firms=firms_index, point_in_time=point_in_time)
+    return full.compute(_sources(data), as_of, firms=firms_index, ids=wanted, point_in_time=point_in_time)

@@ -14,6 +14,7 @@ from techscore.explain._tree_arrays import ZERO_THRESHOLD
 
 KIND_NUMERIC, KIND_ZERO, KIND_CATEGORICAL = 0, 1, 2
 INT_LIMIT = 2147483648.0  # static_cast<int> of a double at or above 2^31 is INT_MIN on x86: treated as negative
+MEMO_BITS = 12  # fallback leaves with at most this many path features memoise their values per chunk
 
 
 @njit(cache=True, inline="always")
@@ -156,6 +157,9 @@ def shap_kernel(
         agree = np.empty(maxd, np.uint8)
         poly = np.empty(maxd + 1, np.float64)
         tmp = np.empty(maxd, np.float64)
+        memo = np.empty((1 << MEMO_BITS) * MEMO_BITS, np.float64)
+        stamp = np.full(1 << MEMO_BITS, -1, np.int64)
+        stamp_now = 0
         for t in range(n_trees):
             o = node_off[t]
             ni = n_internal[t]
@@ -211,11 +215,30 @@ def shap_kernel(
                     base = t0 + kk
                     for i in range(nr):
                         a[i] += table[base + idx[i] * q]
-            # 4. leaves too deep for a table, exactly per row
+            # 4. leaves too deep for a table, exactly per row; rows of a chunk that agree with the leaf's
+            # path in the same way share one computation (memo keyed by the disagreement mask)
             for lf in range(fb_off[t], fb_off[t + 1]):
                 d = fb_d[lf]
                 zo = fb_z_off[lf]
                 v = fb_v[lf]
+                if d <= MEMO_BITS:
+                    stamp_now += 1
+                    for i in range(nr):
+                        dmask = 0
+                        for e in range(fb_path_off[lf], fb_path_off[lf + 1]):
+                            if dec[fb_path_node[e], i] != fb_path_dir[e]:
+                                dmask |= 1 << fb_path_bit[e]
+                        base = dmask * d
+                        if stamp[dmask] != stamp_now:
+                            stamp[dmask] = stamp_now
+                            for k in range(d):
+                                agree[k] = 1 - ((dmask >> k) & 1)
+                            leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
+                            for k in range(d):
+                                memo[base + k] = v * tmp[k]
+                        for k in range(d):
+                            acc[fb_feat[zo + k], i] += memo[base + k]
+                    continue
                 for i in range(nr):
                     for k in range(d):
                         agree[k] = 1

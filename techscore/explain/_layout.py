@@ -40,6 +40,8 @@ KIND_NUMERIC, KIND_ZERO, KIND_CATEGORICAL = 0, 1, 2
 """Decision kinds of the kernels: numeric (missing None or NaN), numeric with zero-as-missing, categorical."""
 MAX_TABLE_BITS = 20
 """Hard ceiling of `table_bits` (table indices are int32 in the kernels)."""
+AUTO_BITS = (8, 12)
+"""Range of the automatic `table_bits`: 8 suits depth <= 6 (every leaf fits); deeper trees get up to 12."""
 
 
 @dataclass
@@ -202,11 +204,27 @@ class Layout:
     stats: dict = field(default_factory=dict)
 
 
-def plan_model(model: ModelArrays, table_bits: int, max_table_bytes: int) -> Layout:
-    """Choose the blocks of every tree and flatten the model for the kernels."""
+def plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int) -> Layout:
+    """Choose the blocks of every tree and flatten the model for the kernels.
+
+    `table_bits=None` chooses: AUTO_BITS[0], raised (up to AUTO_BITS[1]) while some leaves would still be
+    computed per row and the larger tables fit the budget. Any choice is lowered until the tables fit.
+    """
     plans = [_plan_tree(t) for t in model.trees]
-    bits = min(max(int(table_bits), 0), MAX_TABLE_BITS)
-    while bits > 0 and 8 * sum(_table_size(pl, bits) for pl in plans) > max_table_bytes:
+
+    def table_bytes(b: int) -> int:
+        return 8 * sum(_table_size(pl, b) for pl in plans)
+
+    def has_fallback(b: int) -> bool:
+        return any(_select(pl, b)[1] for pl in plans)
+
+    if table_bits is None:
+        bits = AUTO_BITS[0]
+        while bits < AUTO_BITS[1] and has_fallback(bits) and table_bytes(bits + 1) <= max_table_bytes:
+            bits += 1
+    else:
+        bits = min(max(int(table_bits), 0), MAX_TABLE_BITS)
+    while bits > 0 and table_bytes(bits) > max_table_bytes:
         bits -= 1
     return _flatten(model, plans, bits)
 

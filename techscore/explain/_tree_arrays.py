@@ -101,7 +101,7 @@ def parse_model_string(text: str) -> ModelArrays:
             f"TreeShap explains single-output models (binary or regression); got a model with {n_outputs} "
             "trees per iteration (multiclass)."
         )
-    if "average_output" in header:
+    if "average_output" in (line.strip() for line in head.splitlines()):
         raise ModelError("TreeShap does not explain random-forest models (boosting=rf, average_output); got one.")
     n_features = int(header["max_feature_idx"]) + 1
     names = header.get("feature_names", "").split()

@@ -120,6 +120,12 @@ def _t(key: str, lang: Lang, **kw) -> str:
     return (zh if lang == "zh" else en).format(**kw)
 
 
+def _used(imp: pd.DataFrame) -> pd.DataFrame:
+    """Features the model uses (mean |SHAP| > 0); all of them when none is used."""
+    used = imp[imp["mean_abs_shap"] > 0]
+    return used if len(used) else imp
+
+
 def _short(text: str, limit: int = 34) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -127,7 +133,7 @@ def _short(text: str, limit: int = 34) -> str:
 def importance_bar(explanation: Explanation, lang: str = "zh", *, top: int = 20) -> bytes:
     """Global importance: horizontal bars of mean |SHAP| for the `top` features, largest at the top."""
     lang = check_lang(lang)
-    imp = explanation.importance().head(top).iloc[::-1]
+    imp = _used(explanation.importance()).head(top).iloc[::-1]
     metas = explanation.meta
     with style():
         fig = new_figure(7.0, 0.8 + 0.28 * len(imp))
@@ -171,7 +177,7 @@ def beeswarm(explanation: Explanation, lang: str = "zh", *, top: int = 15, max_p
     from matplotlib.colors import LinearSegmentedColormap
 
     lang = check_lang(lang)
-    imp = explanation.importance().head(top)
+    imp = _used(explanation.importance()).head(top)
     n = len(explanation.values)
     rows = np.arange(n)
     if n > max_points:

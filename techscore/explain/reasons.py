@@ -189,10 +189,11 @@ def _clean(v: object) -> float:
     return f if math.isfinite(f) else float("nan")
 
 
-def top_k(values: np.ndarray, k: int, *, largest: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def top_k(values: np.ndarray, k: int, *, largest: bool = True, min_abs: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Column positions of each row's k largest positive (or most negative) values, strongest first.
 
-    Vectorised with `argpartition` (O(n p)); slots with no positive (negative) value left are -1 / NaN.
+    Vectorised with `argpartition` (O(n p)); slots with no positive (negative) value beyond `min_abs` left are
+    -1 / NaN.
 
     >>> idx, v = top_k(np.array([[0.3, -0.1, 0.5], [-0.2, -0.4, 0.0]]), 2)
     >>> idx.tolist(), v[0].tolist()
@@ -208,7 +209,7 @@ def top_k(values: np.ndarray, k: int, *, largest: bool = True) -> tuple[np.ndarr
     order = np.argsort(np.take_along_axis(key, part, axis=1), axis=1, kind="stable")
     idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
     vals = np.take_along_axis(values, idx, axis=1)
-    keep = vals > 0 if largest else vals < 0
+    keep = vals > min_abs if largest else vals < -min_abs
     return np.where(keep, idx, -1), np.where(keep, vals, np.nan)
 
 
@@ -270,6 +271,7 @@ def reason_codes(
     groups: pd.Series | np.ndarray | None = None,
     k: int = 3,
     k_lower: int = 2,
+    min_abs: float = 0.0,
 ) -> pd.DataFrame:
     """The top-k factors that raise each firm's risk most and the top `k_lower` that lower it, with sentences.
 
@@ -280,6 +282,7 @@ def reason_codes(
     groups : the group key (industry section) of each row, aligned to the batch; by default read from the
         batch's own columns when they hold `references.by`.
     k, k_lower : how many raising and lowering reasons per firm (fewer when fewer factors push that way).
+    min_abs : contributions no larger than this (log-odds) are not reasons.
 
     Returns
     -------
@@ -297,7 +300,7 @@ def reason_codes(
         raise SchemaError(f"groups has {len(group_arr)} rows; the explanation has {len(values)}.")
     parts = []
     for order, (effect, kk, largest) in enumerate((("raises", k, True), ("lowers", k_lower, False))):
-        idx, vals = top_k(values, kk, largest=largest)
+        idx, vals = top_k(values, kk, largest=largest, min_abs=min_abs)
         rows, ranks = np.nonzero(idx >= 0)
         parts.append(pd.DataFrame({
             "row": rows.astype(np.int64), "order": order, "effect": effect, "rank": (ranks + 1).astype(np.int64),

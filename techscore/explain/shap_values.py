@@ -191,7 +191,8 @@ def explain(
         raise ValueError(f"engine must be one of auto, treeshap, lightgbm; got {engine!r}.")
     booster = _booster_of(model)
     names = list(booster.feature_name())
-    data = _aligned(X, names)
+    # a PDModel encodes columns as at training (categories, float64); others take the columns as they come
+    data = model.prepare(X) if hasattr(model, "prepare") else _aligned(X, names)
     metas = model_features(model, booster)
     if features is not None:
         given = {f.id: f for f in features}

@@ -21,9 +21,7 @@ from techscore.explain._tree_arrays import ModelArrays, model_arrays
 
 __all__ = ["TreeShap"]
 
-DEFAULT_TABLE_BITS = 8
-"""Largest table index of a block, in bits: 2^8 entries per block (see `_layout`)."""
-DEFAULT_MAX_TABLE_BYTES = 512 * 2**20
+DEFAULT_MAX_TABLE_BYTES = 256 * 2**20
 """Memory budget of the precomputed tables; deeper models use smaller blocks and then the exact fallback."""
 MAX_CHUNK_ROWS = 4096
 """Most rows one thread processes together: each tree's tables are read once per chunk, so large chunks
@@ -42,9 +40,9 @@ class TreeShap:
     num_iteration : int, optional
         Explain the first `num_iteration` iterations; by default the best iteration when early stopping set
         one, else all (as `Booster.predict` does).
-    table_bits : int
-        Size of the precomputed tables, as the largest table index in bits (0-20). Larger is faster on
-        shallow trees until the tables fall out of cache; 8 suits depth <= 6.
+    table_bits : int, optional
+        Size of the precomputed tables, as the largest table index in bits (0-20). By default 8 (every leaf
+        of a depth-6 tree is tabulated), raised up to 12 for deeper trees while the budget allows.
     max_table_bytes : int
         Memory budget of the tables; when the model needs more, `table_bits` is lowered model-wide.
     n_threads : int, optional
@@ -70,13 +68,13 @@ class TreeShap:
         booster,
         *,
         num_iteration: int | None = None,
-        table_bits: int = DEFAULT_TABLE_BITS,
+        table_bits: int | None = None,
         max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
         n_threads: int | None = None,
     ) -> None:
         if not hasattr(booster, "model_to_string"):
             raise ModelError(f"TreeShap explains a lightgbm.Booster; got a {type(booster).__name__}.")
-        if not 0 <= int(table_bits) <= MAX_TABLE_BITS:
+        if table_bits is not None and not 0 <= int(table_bits) <= MAX_TABLE_BITS:
             raise ValueError(f"table_bits must be an integer from 0 to {MAX_TABLE_BITS}; got {table_bits!r}.")
         if n_threads is not None and int(n_threads) < 1:
             raise ValueError(f"n_threads must be a positive integer or None; got {n_threads!r}.")
@@ -86,7 +84,7 @@ class TreeShap:
         self.feature_names: list[str] = list(model.feature_names)
         self.pandas_categorical = getattr(booster, "pandas_categorical", None)
         self.expected_value: float = model.expected_value()
-        self._layout: Layout = plan_model(model, int(table_bits), int(max_table_bytes))
+        self._layout: Layout = plan_model(model, table_bits, int(max_table_bytes))
         lay = self._layout
         self._table = np.zeros(lay.table_size, dtype=np.float64)
         if len(lay.blk_root):

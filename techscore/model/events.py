@@ -51,6 +51,10 @@ class TrainResult:
     model_uri: str | None = None
     registered_model: str | None = None
     model_version: str | None = None
+    challenger: object | None = None
+    """The fitted `ScorecardModel` (when the experiment has the challenger on)."""
+    learning_curve: tuple[list[float], int] = field(default_factory=lambda: ([], 0))
+    """Validation metric by round of the final model, and its best round."""
 
 
 @dataclass

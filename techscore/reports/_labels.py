@@ -96,3 +96,29 @@ def split_metric(key: str) -> tuple[str | None, str]:
         if len(parts) > 1 and parts[i] in SPLITS:
             return parts[i], "_".join(parts[:i] + parts[i + 1:])
     return None, "_".join(parts)
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "rows": ("笔数", "rows"), "bad": ("违约", "defaults"), "bad_rate": ("违约率", "default rate"),
+    "mean_pd": ("平均违约概率", "mean PD"), "min_pd": ("最小违约概率", "min PD"), "max_pd": ("最大违约概率", "max PD"),
+    "pd_lower": ("违约概率下限", "PD from"), "pd_upper": ("违约概率上限", "PD up to"),
+    "score_min": ("评分下限", "score from"), "score_max": ("评分上限", "score up to"),
+    "expected_bad": ("预期违约", "expected defaults"), "p_value": ("二项检验 p 值", "binomial p-value"),
+    "share": ("占比", "share"), "grade": ("等级", "grade"), "decile": ("十分位", "decile"), "lift": ("提升度", "lift"),
+    "cum_rows_share": ("累计样本占比", "cumulative rows"), "cum_bad_share": ("累计违约占比", "cumulative defaults"),
+    "cum_lift": ("累计提升度", "cumulative lift"), "feature": ("特征", "feature"), "name": ("名称", "name"),
+    "psi": ("PSI", "PSI"), "missing_expected": ("训练集缺失率", "missing, train"),
+    "missing_actual": ("测试集缺失率", "missing, test"), "variable": ("变量", "variable"), "bin": ("分箱", "bin"),
+    "count": ("笔数", "count"), "count_share": ("占比", "share"), "event_rate": ("违约率", "default rate"),
+    "woe": ("WOE", "WOE"), "iv": ("IV", "IV"), "coefficient": ("系数", "coefficient"), "points": ("分值", "points"),
+    "value": ("分段", "segment"), "segment": ("分段维度", "segment key"), "auc": ("AUC", "AUC"), "ks": ("KS", "KS"),
+    "gini": ("基尼系数", "Gini"), "brier": ("Brier", "Brier"), "challenger_auc": ("挑战者 AUC", "challenger AUC"),
+    "split": ("样本", "split"), "period": ("期间", "period"), "fold": ("折", "fold"), "metric": ("指标", "metric"),
+    "champion": ("冠军", "champion"), "challenger": ("挑战者", "challenger"), "difference": ("差值", "difference"),
+    "expected_share": ("训练集占比", "train share"), "actual_share": ("测试集占比", "test share"),
+    "lower": ("下限", "from"), "upper": ("上限", "to"), "expected": ("训练集笔数", "train rows"),
+    "actual": ("测试集笔数", "test rows"), "log_loss": ("对数损失", "log loss"),
+}
+"""Column headers of the tables the training run writes."""
+COLUMNS.update({
+    "bins": ("分箱数", "bins"), "points_min": ("最低分值", "lowest points"), "points_max": ("最高分值", "highest points"),
+})

@@ -73,8 +73,10 @@ def fmt_num(x: object, digits: int = 3) -> str:
     f = _finite(x)
     if f is None:
         return "–" if x is None or isinstance(x, float) else str(x)
-    if abs(f - round(f)) < 1e-12 and abs(f) >= 1:
+    if abs(f - round(f)) < 1e-12 and (abs(f) >= 1 or f == 0):
         return f"{int(round(f)):,}"
+    if abs(f) >= 100:
+        digits = min(digits, 1)
     return f"{f:,.{digits}f}"
 
 

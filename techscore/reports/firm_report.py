@@ -29,6 +29,8 @@ FIRM_REPORT_FILE = "firm_report.html"
 KEY_FIGURES: tuple[str, ...] = ("rd_intensity", "ip_invention_in_force", "inno_points", "sc_sales_12m")
 """Features drawn over time on a firm's page (those the catalogue has): R&D intensity, invention patents in force,
 innovation points, sales over the last 12 months."""
+MIN_REASON_SHAP = 0.005
+"""Contributions (log-odds) at most this small are not shown as reasons on a firm's page."""
 HISTORY_YEARS = 4
 """Yearly as-of dates shown, the last being the report's as-of date."""
 
@@ -85,7 +87,7 @@ def firm_report_inputs(
     expl = explain(model, X, features=features)
     if groups is None and "section" in firms.columns:
         groups = firms["section"].reset_index(drop=True)
-    reasons = reason_codes(expl, references, groups=groups, k=k, k_lower=k_lower)
+    reasons = reason_codes(expl, references, groups=groups, k=k, k_lower=k_lower, min_abs=MIN_REASON_SHAP)
     scores = predict_scores(model, expl.data, expl.margin)
     return FirmReportInputs(
         run_id=run_id, explanation=expl, firms=firms.reset_index(drop=True), scores=scores, reasons=reasons,
@@ -243,3 +245,142 @@ def write_firm_report(inputs: FirmReportInputs, path: str | Path, lang: str = "z
 def firms_of(values: Iterable[str]) -> list[str]:
     """USCCs from user input: stripped, upper-case, unique in order."""
     return list(dict.fromkeys(v.strip().upper() for v in values if v and v.strip()))
+
+
+# --- from a training run ----------------------------------------------------------------------------------------
+def _run_references(ctx, *, workspace=None, log: bool = True):
+    """The reason-code references of the run: logged with it, else fitted on its training rows (and logged)."""
+    import tempfile
+
+    from techscore.explain.reasons import REFERENCES_FILE, fit_references
+    from techscore.explain.summary import SUMMARY_FOLDER
+    from techscore.reports.run import run_dataset, split_rows
+
+    found = ctx.find(REFERENCES_FILE)
+    if found is not None:
+        return References.load(found), None
+    ds, spec = run_dataset(ctx, workspace=workspace)
+    train_rows, _ = split_rows(ctx, ds, spec)
+    refs = fit_references(ds.frame.loc[train_rows], ctx.model.features, fingerprint=ds.fingerprint)
+    if log:
+        folder = Path(tempfile.mkdtemp(prefix="techscore-refs-"))
+        refs.save(folder / REFERENCES_FILE)
+        ctx.log_artifacts(folder, SUMMARY_FOLDER)
+    return refs, ds
+
+
+def read_batch(path: str | Path) -> pd.DataFrame:
+    """A batch file: CSV, Parquet or plain text (one USCC a line); it must hold a `uscc` column (or be text)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"batch file {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    elif suffix in (".csv", ".tsv"):
+        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={"uscc": "string"})
+    else:
+        codes = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        frame = pd.DataFrame({"uscc": codes})
+    if "uscc" not in frame.columns:
+        raise ReportError(f"batch file {path} has no 'uscc' column; columns: {', '.join(map(str, frame.columns[:8]))}.")
+    return frame
+
+
+def _data_as_of(ds) -> pd.Timestamp:
+    end = (ds.summary or {}).get("observation_end") if ds is not None else None
+    return pd.Timestamp(end) if end else pd.Timestamp.today().normalize()
+
+
+def build_firm_report(
+    run: str | Path,
+    *,
+    usccs: Sequence[str] = (),
+    batch: str | Path | None = None,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    as_of: Any = None,
+    tracking_uri: str | None = None,
+    workspace: str | Path | None = None,
+    pdf: bool = False,
+    log: bool = True,
+    history: bool = True,
+) -> dict[str, Path]:
+    """Firm reports of `run` for the firms `usccs` or those of a `batch` file, one A4 page per firm.
+
+    A batch holding the model's feature columns is scored as it is; otherwise each firm's features are computed
+    from the run's raw tables as of `as_of` (default: the run's observation end), and its key figures over the
+    years before are drawn beside its industry peers. The report (and PDF) is logged to the run under `reports/`.
+    """
+    from techscore.explain._format import check_lang
+    from techscore.reports.run import REPORTS_ARTIFACT_PATH, open_run, run_experiment
+
+    check_lang(lang)
+    ctx = open_run(run, tracking_uri=tracking_uri)
+    model = ctx.model
+    table = read_batch(batch) if batch is not None else pd.DataFrame({"uscc": list(usccs)})
+    table = table.assign(uscc=table["uscc"].astype("string").str.strip().str.upper())
+    table = table[table["uscc"].fillna("") != ""].drop_duplicates("uscc").reset_index(drop=True)
+    if table.empty:
+        raise ReportError("no firm to report on: give --uscc CODE or a --batch file with a uscc column.")
+    refs, ds = _run_references(ctx, workspace=workspace, log=log)
+    scored_as_is = all(f in table.columns for f in model.feature_ids)
+    spec = run_experiment(ctx, workspace)
+    sources = None
+    if spec is not None and spec.data.path is not None and spec.resolve(spec.data.path).is_dir():
+        from techscore.dataset.build import load_sources
+
+        sources = load_sources(spec.resolve(spec.data.path))
+    if ds is None and as_of is None and spec is not None and spec.dataset_dir is not None:
+        from techscore.dataset.frame import LoanDataset
+
+        try:
+            ds = LoanDataset.read(spec.dataset_dir)
+        except (OSError, ValueError, KeyError):
+            ds = None
+    when = pd.Timestamp(as_of) if as_of is not None else _data_as_of(ds)
+    firms = pd.DataFrame({"uscc": table["uscc"].to_numpy()})
+    firms["as_of"] = pd.to_datetime(table["as_of"]).to_numpy() if "as_of" in table.columns else when
+    firms["name"] = table["name"].to_numpy() if "name" in table.columns else ""
+    section_col = next((c for c in ("section", "seg_industry", "profile_industry_section") if c in table.columns), None)
+    firms["section"] = table[section_col].astype("string").to_numpy() if section_col else pd.NA
+    if sources is not None:
+        from techscore.sources.asof import as_tables
+        from techscore.sources.industry import section_of
+
+        ent = as_tables(sources, ["enterprises"])["enterprises"].drop_duplicates("uscc").set_index("uscc")
+        unknown = [u for u in firms["uscc"] if u not in ent.index]
+        if unknown and not scored_as_is:
+            raise ReportError(f"{len(unknown)} firm{'s' if len(unknown) != 1 else ''} not in the run's data "
+                              f"({spec.resolve(spec.data.path)}): {', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}.")
+        known = firms["uscc"].isin(ent.index)
+        names = ent["name"].astype("string").reindex(firms["uscc"]).to_numpy()
+        firms["name"] = np.where((firms["name"] == "") & known, names, firms["name"])
+        secs = section_of(ent["industry"].astype("string")).astype("string").reindex(firms["uscc"]).to_numpy()
+        firms["section"] = pd.array(np.where(pd.isna(firms["section"]), secs, firms["section"]), dtype="string")
+    if scored_as_is:
+        X = table[model.feature_ids]
+    elif sources is not None:
+        from techscore.dataset.build import featurize
+
+        parts = []
+        for d, group in firms.groupby("as_of", sort=True):
+            feats = featurize(sources, group["uscc"].tolist(), d, ids=model.feature_ids)
+            parts.append(feats.reset_index(drop=True).set_axis(group.index))
+        X = pd.concat(parts).sort_index()
+    else:
+        raise ReportError(f"run {ctx.run_id} has no raw tables to compute features from; give a --batch file "
+                          "holding the model's feature columns.")
+    hist, metas = (key_figure_history(sources, firms) if history and sources is not None else (None, []))
+    inputs = firm_report_inputs(model, X.reset_index(drop=True), firms, refs, run_id=ctx.run_id, history=hist,
+                                history_features=metas, groups=firms["section"])
+    folder = Path(out) if out is not None else Path("reports") / ctx.run_id
+    stem = f"firm_{firms['uscc'].iloc[0]}" if len(firms) == 1 else f"firms_{Path(batch).stem if batch else len(firms)}"
+    paths = {"html": write_firm_report(inputs, folder / f"{stem}.html", lang)}
+    if pdf:
+        from techscore.reports.pdf import to_pdf
+
+        paths["pdf"] = to_pdf(paths["html"], folder / f"{stem}.pdf", lang=lang)
+    if log:
+        ctx.log_files(list(paths.values()), REPORTS_ARTIFACT_PATH)
+    return paths

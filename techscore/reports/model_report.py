@@ -19,10 +19,12 @@ import pandas as pd
 from techscore.explain import direction_check
 from techscore.explain._format import LANGS
 from techscore.explain.shap_values import Explanation
-from techscore.reports._labels import METRICS, PLOTS, SEGMENTS, SPLITS, label, split_metric
+from techscore.reports._labels import COLUMNS, METRICS, PLOTS, SEGMENTS, SPLITS, label, split_metric
 from techscore.reports._render import data_uri, fmt_num, fmt_pct, render, write_page
 
 MODEL_REPORT_FILE = "model_report.html"
+COMPARED: tuple[str, ...] = ("auc", "gini", "ks", "brier", "log_loss", "lift_top_decile", "score_psi")
+"""Metrics on which champion and challenger are compared."""
 TOP_DEPENDENCE = 8
 """Dependence plots drawn for this many of the most important features."""
 
@@ -53,6 +55,8 @@ class ModelReportInputs:
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    shap_images: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    """Already drawn SHAP plots ("importance", "beeswarm") by language; drawn here when absent."""
 
 
 def _finite(x: object) -> bool:
@@ -66,7 +70,7 @@ def _metric_table(metrics: dict[str, float]) -> dict:
     """Metrics as rows (metric) x columns (split), known metrics first."""
     cells: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
-        if not _finite(value):
+        if not _finite(value) or key.startswith("challenger_"):
             continue
         split, name = split_metric(key)
         cells.setdefault(name, {})[split or "all"] = float(value)
@@ -95,24 +99,36 @@ def _tables(tables: list[tuple[str, str, pd.DataFrame]]) -> list[dict]:
     return [dict(zh=zh, en=en, html=_frame_html(df)) for zh, en, df in tables]
 
 
-def _cell(v: object) -> str:
+def _cell(v: object, column: str = "") -> str:
     if isinstance(v, (float, np.floating)):
+        if not math.isfinite(float(v)):
+            return "–" if math.isnan(float(v)) else ("∞" if v > 0 else "−∞")
+        if any(w in column for w in ("rate", "share", "pd")) and "psi" not in column:
+            return fmt_pct(v, 2)
         return fmt_num(v, 4)
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         return f"{int(v):,}"
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    return "–" if v is None or v is pd.NA else str(v)
 
 
 def _frame_html(df: pd.DataFrame, max_rows: int = 60) -> str:
+    """A DataFrame as an HTML table with bilingual headers and formatted numbers."""
     import html
 
     num = [' class="num"' if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool else "" for c in df.columns]
-    head = "".join(f"<th{n}>{html.escape(str(c))}</th>" for c, n in zip(df.columns, num, strict=True))
+    heads = []
+    for c, n in zip(df.columns, num, strict=True):
+        zh, en = label(str(c), COLUMNS)
+        heads.append(f'<th{n}><span class="zh">{html.escape(zh)}</span><span class="en">{html.escape(en)}</span></th>')
     body = []
     for row in df.head(max_rows).itertuples(index=False):
-        tds = "".join(f"<td{n}>{html.escape(_cell(v))}</td>" for v, n in zip(row, num, strict=True))
+        tds = "".join(f"<td{n}>{html.escape(_cell(v, str(c)))}</td>"
+                      for v, n, c in zip(row, num, df.columns, strict=True))
         body.append(f"<tr>{tds}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    more = (f'<tr><td colspan="{len(df.columns)}" class="sub">… {len(df) - max_rows:,} '
+            '<span class="zh">行未显示</span><span class="en">more rows not shown</span></td></tr>'
+            if len(df) > max_rows else "")
+    return f"<table><tr>{''.join(heads)}</tr>{''.join(body)}{more}</table>"
 
 
 _SEGMENT_KEY_COLUMNS = ("segment", "segment_key", "by", "dimension", "key")
@@ -120,27 +136,30 @@ _SEGMENT_VALUE_COLUMNS = ("value", "segment_value", "level", "group")
 
 
 def _segments(seg: pd.DataFrame | None) -> list[dict]:
-    """Segment tables, one per segment key (industry, region, ...), numbers formatted."""
+    """Segment tables, one per segment key (industry, region, ...): the champion's figures, with the
+    challenger's AUC beside them when the run has both."""
     if seg is None or seg.empty:
         return []
     key_col = next((c for c in _SEGMENT_KEY_COLUMNS if c in seg.columns), None)
+    if "model" in seg.columns:
+        champ = seg[seg["model"] == "champion"].drop(columns=["model"])
+        chall = seg[seg["model"] == "challenger"]
+        value_col = next((c for c in _SEGMENT_VALUE_COLUMNS if c in seg.columns), None)
+        if len(chall) and "auc" in chall and key_col and value_col:
+            extra = chall.set_index([key_col, value_col])["auc"].rename("challenger_auc")
+            champ = champ.join(extra, on=[key_col, value_col])
+        seg = champ
+    keep = [c for c in seg.columns if c not in ("log_loss", "capture_top_decile")]
+    seg = seg[keep]
     groups = [(k, g.drop(columns=[key_col])) for k, g in seg.groupby(key_col, sort=False)] if key_col else [("", seg)]
     out = []
     for key, g in groups:
         zh, en = label(str(key), SEGMENTS) if key else ("全部分段", "all segments")
         cols = []
         for c in g.columns:
-            czh, cen = label(str(c), {**METRICS, **SEGMENTS, **{v: ("分段", "segment") for v in _SEGMENT_VALUE_COLUMNS}})
+            czh, cen = label(str(c), {**COLUMNS, **METRICS})
             cols.append(dict(zh=czh, en=cen, num=bool(pd.api.types.is_numeric_dtype(g[c]) and g[c].dtype != bool)))
-        rows = []
-        for r in g.itertuples(index=False):
-            cells = []
-            for c, v in zip(g.columns, r, strict=True):
-                if isinstance(v, (float, np.floating)) and ("rate" in str(c) or str(c).endswith("_pd") or c == "mean_pd"):
-                    cells.append(fmt_pct(v))
-                else:
-                    cells.append(_cell(v))
-            rows.append(cells)
+        rows = [[_cell(v, str(c)) for c, v in zip(g.columns, r, strict=True)] for r in g.itertuples(index=False)]
         out.append(dict(zh=zh, en=en, columns=cols, rows=rows))
     return out
 
@@ -154,7 +173,7 @@ def _data_rows(inputs: ModelReportInputs) -> list[dict]:
         if value is not None and value != "":
             rows.append(dict(zh=zh, en=en, value=value, cls=cls))
 
-    add("样本行数", "rows", fmt_num(s.get("rows")) if s.get("rows") is not None else None, "num")
+    add("样本行数", "rows", fmt_num(s.get("rows")) if s.get("rows") is not None else None)
     add("贷款总数（含观察期不完整）", "loans in source (incl. incomplete windows)",
         fmt_num(s.get("loans_total")) if s.get("loans_total") is not None else None)
     excluded = (s.get("excluded") or {}).get("window_incomplete")
@@ -183,8 +202,7 @@ def _missing_rows(summary: dict, expl: Explanation, top: int = 8) -> list[dict]:
 
 def _challenger(inputs: ModelReportInputs) -> dict:
     champ, chall = inputs.champion_metrics, inputs.challenger_metrics
-    names = [m for m in METRICS if m in champ and m in chall] + sorted(
-        m for m in chall if m in champ and m not in METRICS)
+    names = [m for m in COMPARED if m in champ and m in chall]
     rows = []
     for m in names:
         if not (_finite(champ[m]) and _finite(chall[m])):
@@ -265,12 +283,21 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     def both(fn, *args, **kw) -> dict:
         return {lg: data_uri(fn(expl, *args, lang=lg, **kw)) for lg in LANGS}
 
-    shap_plots = dict(importance=both(plots.importance_bar, top=20), beeswarm=both(plots.beeswarm, top=15))
+    given = inputs.shap_images
+    shap_plots = {
+        "importance": ({lg: data_uri(given["importance"][lg]) for lg in LANGS} if "importance" in given
+                       else both(plots.importance_bar, top=20)),
+        "beeswarm": ({lg: data_uri(given["beeswarm"][lg]) for lg in LANGS} if "beeswarm" in given
+                     else both(plots.beeswarm, top=15)),
+    }
     dependence = [dict(images=both(plots.dependence, f), name_zh=metas[f].name_zh, name_en=metas[f].name_en) for f in top]
+    used = imp[imp["mean_abs_shap"] > 0]
     importance = [dict(r, group=metas[r["feature"]].group, declared=metas[r["feature"]].direction)
-                  for r in imp.head(30).to_dict("records")]
-    order = {"fail": 0, "weak": 1, "pass": 2, "unused": 3, "n/a": 4}
-    dir_rows = sorted(directions.to_dict("records"), key=lambda r: (order.get(r["status"], 9), r["feature"]))
+                  for r in used.head(30).to_dict("records")]
+    unused = sorted(imp.loc[imp["mean_abs_shap"] <= 0, "feature"])
+    order = {"fail": 0, "weak": 1, "pass": 2, "n/a": 3}
+    dir_rows = sorted((r for r in directions.to_dict("records") if r["status"] != "unused"),
+                      key=lambda r: (order.get(r["status"], 9), r["feature"]))
     warnings = [dict(zh=zh, en=en) for zh, en in inputs.warnings]
     n_fail = int(counts.get("fail", 0))
     if n_fail:
@@ -291,7 +318,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
         metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
         challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
         shap_base_pd=fmt_pct(_sigmoid(expl.base)), shap_plots=shap_plots, importance=importance,
-        directions=dir_rows, tolerance=tolerance,
+        directions=dir_rows, tolerance=tolerance, unused=unused,
         direction_counts={"pass": int(counts.get("pass", 0)), "fail": n_fail, "weak": int(counts.get("weak", 0)),
                           "other": int(counts.get("n/a", 0) + counts.get("unused", 0))},
         dependence=dependence, segments=_segments(inputs.segments), fingerprints=_fingerprints(inputs),
@@ -302,3 +329,157 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
 def write_model_report(inputs: ModelReportInputs, out_dir: str | Path, lang: str = "zh") -> Path:
     """Render the model report into `out_dir/model_report.html`."""
     return write_page(render_model_report(inputs, lang), Path(out_dir) / MODEL_REPORT_FILE)
+
+
+# --- from a training run ----------------------------------------------------------------------------------------
+_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("calibration_by_grade", "测试集按等级的校准", "Calibration by grade (test)"),
+    ("lift", "测试集提升度（十分位）", "Lift by decile (test)"),
+    ("feature_psi", "特征稳定性 PSI（训练集 vs 测试集，前 15）", "Feature stability PSI (train vs test, top 15)"),
+    ("master_scale", "主标尺：等级、违约概率区间与评分", "Master scale: grades, PD bands and scores"),
+)
+
+
+def _run_tables(ctx) -> list[tuple[str, str, pd.DataFrame]]:
+    out = []
+    for name, zh, en in _TABLES:
+        t = ctx.table(name)
+        if t is None or t.empty:
+            continue
+        if name == "calibration_by_grade" and "rows" in t:
+            t = t[t["rows"] > 0]
+        if name == "feature_psi":
+            t = t.head(15)
+        out.append((zh, en, t))
+    return out
+
+
+def _points_summary(points: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The scorecard's points table summarised per variable: bins, IV, coefficient, lowest and highest points."""
+    if points is None or points.empty or "variable" not in points:
+        return points
+    g = points.groupby("variable", sort=False)
+    out = pd.DataFrame({"name": g["name"].first() if "name" in points else g.size().index,
+                        "bins": g.size()})
+    for col, how in (("iv", "sum"), ("coefficient", "first")):
+        if col in points:
+            out[col] = g[col].agg(how)
+    if "points" in points:
+        out["points_min"], out["points_max"] = g["points"].min(), g["points"].max()
+    out = out.reset_index()
+    return out.sort_values("iv", ascending=False, kind="stable") if "iv" in out else out
+
+
+def _explanation_of_run(ctx, *, workspace=None, log: bool = True):
+    """SHAP values on the run's test rows, with references (from the run, else fitted on its training rows) and
+    the dataset summary; the summaries are logged to the run when it lacks them."""
+    from techscore.explain.reasons import REFERENCES_FILE, References
+    from techscore.explain.shap_values import load_explanation
+    from techscore.explain.summary import SUMMARY_FOLDER, summarize
+    from techscore.reports.run import run_dataset, split_rows
+
+    warnings: list[tuple[str, str]] = []
+    try:
+        ds, spec = run_dataset(ctx, workspace=workspace)
+    except Exception as exc:  # noqa: BLE001 - fall back to the SHAP values logged with the run
+        logged = ctx.find("shap_values.parquet")
+        if logged is None:
+            raise
+        expl = load_explanation(logged, features=ctx.model.features)
+        refs_path = ctx.find(REFERENCES_FILE)
+        warnings.append((f"未能载入运行的数据集（{exc}）；使用运行中记录的 SHAP 值。",
+                         f"The run's dataset could not be loaded ({exc}); SHAP values logged with the run are shown."))
+        images = {k: {lg: p.read_bytes() for lg in LANGS if (p := ctx.find(f"shap_{k}_{lg}.png")) is not None}
+                  for k in ("importance", "beeswarm")}
+        images = {k: v for k, v in images.items() if len(v) == len(LANGS)}
+        return expl, (References.load(refs_path) if refs_path else None), {}, warnings, images
+    if ds.fingerprint != ctx.report.get("dataset_fingerprint", ds.fingerprint):
+        warnings.append(("数据集指纹与训练时不同：数据已变化，报告中的 SHAP 值基于当前数据。",
+                         "The dataset fingerprint differs from the one the run trained on: the data changed since, "
+                         "and SHAP values are computed on the data as it is now."))
+    train_rows, test_rows = split_rows(ctx, ds, spec)
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="techscore-explain-")) / SUMMARY_FOLDER
+    summary = summarize(ctx.model, ds, train_rows, test_rows, folder, plots=True)
+    refs_path = ctx.find(REFERENCES_FILE)
+    refs = References.load(refs_path) if refs_path is not None else summary.references
+    if log and ctx.find("shap_importance.csv") is None:
+        ctx.log_artifacts(folder, SUMMARY_FOLDER)
+    images = {k: {lg: (folder / f"shap_{k}_{lg}.png").read_bytes() for lg in LANGS} for k in ("importance", "beeswarm")}
+    return summary.explanation, refs, {**ds.summary, "rows": len(ds.frame)}, warnings, images
+
+
+def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReportInputs:
+    """Gather the model report's inputs from an opened run (`techscore.reports.run.open_run`)."""
+    import hashlib
+
+    from techscore import __version__
+
+    expl, _refs, summary, warnings, images = _explanation_of_run(ctx, workspace=workspace, log=log)
+    report = ctx.report
+    metrics = {k: v for k, v in (ctx.metrics or report.get("metrics", {})).items()
+               if "." not in k and not k.startswith("valid_curve") and not k.startswith("oot_")}
+    splits = ctx.table("splits")
+    if splits is not None and not splits.empty:
+        splits = splits.rename(columns={"bad_rate": "rate"})
+        if "fold" in splits and splits["fold"].nunique() > 1:
+            splits = splits.groupby("split", sort=False).agg(rows=("rows", "sum"), bad=("bad", "sum")).reset_index()
+            splits["rate"] = splits["bad"] / splits["rows"]
+    points = _points_summary(ctx.table("points"))
+    model = ctx.model
+    booster_hash = hashlib.sha256(model.booster.model_to_string().encode()).hexdigest()
+    fingerprints = {
+        "experiment_id": ctx.experiment_id, "experiment_spec": report.get("experiment", ""),
+        "model_spec": report.get("model_spec", ""),
+        "dataset_fingerprint": report.get("dataset_fingerprint") or ctx.tags.get("techscore.dataset_fingerprint", ""),
+        "catalogue_version": getattr(model, "catalogue_version", None) or ctx.tags.get("techscore.catalogue_version", ""),
+        "model_hash": f"sha256:{booster_hash}", "data_dir": ctx.params.get("data.path", ""),
+        "seed": ctx.params.get("model.seed", ""), "git_commit": ctx.tags.get("mlflow.source.git.commit", ""),
+        "techscore_version": __version__, "shap_engine": expl.engine,
+    }
+    return ModelReportInputs(
+        run_id=ctx.run_id, explanation=expl, metrics=metrics, params=ctx.params, run_name=ctx.run_name,
+        experiment=ctx.experiment or report.get("experiment", ""), start_time=ctx.start_time,
+        dataset_summary=summary, splits=splits,
+        champion_metrics=dict((report.get("champion") or {}).get("test") or {}),
+        challenger_metrics=dict((report.get("challenger") or {}).get("test") or {}),
+        challenger_plots=ctx.pngs("challenger"),
+        challenger_tables=[("评分卡变量：分箱数、信息值与分值范围", "Scorecard variables: bins, information value and "
+                            "points range", points)] if points is not None else [],
+        segments=ctx.table("segments"), plots=ctx.pngs("plots"), tables=_run_tables(ctx),
+        fingerprints=fingerprints, warnings=warnings, shap_images=images,
+    )
+
+
+def build_model_report(
+    run: str | Path,
+    *,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    tracking_uri: str | None = None,
+    workspace: str | Path | None = None,
+    pdf: bool = False,
+    log: bool = True,
+) -> dict[str, Path]:
+    """Write the model report of `run` (an MLflow run id or a local outputs folder) into `out` (default
+    `reports/<run id>/`), optionally print it to PDF, and log both (and the SHAP summaries) to the run.
+
+    Returns the paths written: `html`, and `pdf` when asked.
+    """
+    from techscore.explain._format import check_lang
+    from techscore.reports.run import REPORTS_ARTIFACT_PATH, open_run
+
+    check_lang(lang)
+    ctx = open_run(run, tracking_uri=tracking_uri)
+    inputs = model_report_inputs(ctx, workspace=workspace, log=log)
+    folder = Path(out) if out is not None else Path("reports") / ctx.run_id
+    paths = {"html": write_model_report(inputs, folder, lang)}
+    if pdf:
+        from techscore.reports.pdf import to_pdf
+
+        paths["pdf"] = to_pdf(paths["html"], folder / "model_report.pdf", lang=lang)
+    if log:
+        ctx.log_files(list(paths.values()), REPORTS_ARTIFACT_PATH)
+    return paths
+

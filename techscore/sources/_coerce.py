@@ -167,26 +167,27 @@ def _coerce_bool(values: pa.ChunkedArray) -> tuple[pd.Series, np.ndarray]:
 def _coerce_date(values: pa.ChunkedArray) -> tuple[pd.Series, np.ndarray]:
     if pa.types.is_timestamp(values.type) and values.type.tz is not None:
         values = pc.local_timestamp(values)
-    if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
-        present = values.is_valid().to_numpy(zero_copy_only=False)
+    stored = pa.types.is_timestamp(values.type) or pa.types.is_date(values.type)
+    if not stored:
+        values = text(values)
+    try:  # the common case: one checked cast (it fails on unparseable text and on years a datetime64[ns] lacks)
+        nanos = values.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+        return pd.Series(nanos, dtype="datetime64[ns]", copy=False), np.zeros(len(values), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    if stored:
         stamps = values.cast(pa.timestamp("s"), safe=False).to_numpy(zero_copy_only=False)
     else:
-        values = text(values)
-        present = values.is_valid().to_numpy(zero_copy_only=False)
         stamps = _parse_iso(values)
     seconds = np.asarray(stamps).astype("datetime64[s]").view(np.int64)
     in_range = present & (seconds >= _NS_SECONDS[0]) & (seconds < _NS_SECONDS[1])
-    bad = present & ~in_range
     nanos = np.where(in_range, seconds * 1_000_000_000, np.iinfo(np.int64).min).view("datetime64[ns]")
-    return pd.Series(nanos, dtype="datetime64[ns]", copy=False), bad
+    return pd.Series(nanos, dtype="datetime64[ns]", copy=False), present & ~in_range
 
 
 def _parse_iso(values: pa.ChunkedArray) -> np.ndarray:
-    """Datetime64 values of ISO text: one Arrow cast when all parse, else pandas on the well-formed ones only."""
-    try:
-        return values.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+    """Datetime64 values of ISO text that failed the one-cast path: pandas parses the well-formed ones only."""
     ok = pc.fill_null(pc.match_substring_regex(values, _ISO_DATE), False).to_numpy(zero_copy_only=False)
     out = np.full(len(values), np.datetime64("NaT", "s"))
     if ok.any():

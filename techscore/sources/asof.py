@@ -115,17 +115,69 @@ def known_as_of(
     return {name: views[name](t[name]) for name in names}
 
 
+KNOWN_BY: dict[str, str] = {
+    "enterprises": "founded", "financials": "year", "innovation_indicators": "year", "ip_rights": "filed",
+    "supply_chain": "date", "tax": "year", "loans": "issued",
+}
+"""The column that decides whether a row of each table is known at a date."""
+
+
+def sort_by_known(sources: Any) -> dict[str, pd.DataFrame]:
+    """The tables sorted (stably) by the column that says when a row becomes known (`KNOWN_BY`).
+
+    Views of sorted tables cut a prefix of rows (a view, no copy) instead of filtering every column, which matters
+    when many as-of dates are taken from the same tables (`techscore.dataset.build_dataset`). Rows with a missing
+    key go last (they are never known). Every view holds the same rows; only their order differs.
+    """
+    out = {}
+    for name, frame in as_tables(sources).items():
+        key = _key_values(frame[KNOWN_BY[name]])
+        if len(frame) > 1 and not _sorted(key):
+            frame = frame.iloc[np.argsort(key, kind="stable")]
+        out[name] = frame
+    return out
+
+
+def _key_values(key: pd.Series) -> np.ndarray:
+    """A sortable NumPy array of a key column: missing values are NaN (years) or NaT (dates), which sort last."""
+    if pd.api.types.is_datetime64_any_dtype(key.dtype):
+        return key.to_numpy()
+    return key.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _sorted(values: np.ndarray) -> bool:
+    """Non-decreasing, missing values (if any) only at the end."""
+    missing = np.isnan(values)
+    n = len(values) - int(missing.sum())
+    if missing[:n].any():
+        return False
+    return bool(np.all(values[1:n] >= values[: n - 1]))
+
+
 def _keep(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
     mask = np.asarray(mask, dtype=bool)
     return frame if mask.all() else frame.loc[mask]
 
 
+def _cut(frame: pd.DataFrame, column: str, value: object, side: str) -> pd.DataFrame:
+    """Rows whose `column` is before `value` (side "left": <, "right": <=); missing values are never kept.
+
+    A sorted column (see `sort_by_known`) gives a prefix slice; otherwise a boolean filter.
+    """
+    key = _key_values(frame[column])
+    bound = np.datetime64(pd.Timestamp(value)).astype(key.dtype) if key.dtype.kind == "M" else np.float64(value)
+    if len(key) > 1 and _sorted(key):
+        k = int(np.searchsorted(key, bound, side=side))
+        return frame if k == len(frame) else frame.iloc[:k]
+    return _keep(frame, key < bound if side == "left" else key <= bound)
+
+
 def _rows_before(frame: pd.DataFrame, column: str, d: pd.Timestamp) -> pd.DataFrame:
-    return _keep(frame, (frame[column] < d).to_numpy(dtype=bool, na_value=False))
+    return _cut(frame, column, d, "left")
 
 
 def _years_known(frame: pd.DataFrame, last_year: int) -> pd.DataFrame:
-    return _keep(frame, (frame["year"] <= last_year).to_numpy(dtype=bool, na_value=False))
+    return _cut(frame, "year", last_year, "right")
 
 
 def _on_after(frame: pd.DataFrame, column: str, d: pd.Timestamp) -> np.ndarray:

@@ -229,6 +229,27 @@ def _matches(values: pd.Series | pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
+def _runs(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Runs of equal consecutive values: each row's run number and each run's first row; None when runs are too
+    short to pay for themselves."""
+    if len(values) < 1024:
+        return None
+    changed = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, len(values) - 1)), True)
+    changed = changed.to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
+    if len(starts) > len(values) // 2:
+        return None
+    return np.concatenate([[0], np.cumsum(changed, dtype=np.int64)]), starts
+
+
+def _strictly_increasing(values: pa.ChunkedArray | pa.Array) -> bool:
+    """True when every value is present and greater than the one before (so all are distinct)."""
+    if values.null_count or len(values) < 2:
+        return values.null_count == 0
+    later, earlier = values.slice(1), values.slice(0, len(values) - 1)
+    return bool(pc.all(pc.greater(later, earlier)).as_py())
+
+
 def _quoted(column: str, text: str) -> Callable[[pd.Series, np.ndarray], pd.Series]:
     """A message maker: ``<column> '<value>' <text>``."""
     return lambda values, rows: f"{column} '" + values.fillna("") + f"' {text}"
@@ -272,7 +293,13 @@ class _KeyIndex:
         """
         arr = pa.array(values)
         value_set = pa.array(self.values, type=arr.type)
-        pos = pc.fill_null(pc.index_in(arr, value_set=value_set), -1).to_numpy(zero_copy_only=False)
+        runs = _runs(arr)  # rows of one firm usually come together: look up each run once
+        if runs is not None:
+            run, starts = runs
+            heads = arr.take(pa.array(starts))
+            pos = pc.fill_null(pc.index_in(heads, value_set=value_set), -1).to_numpy(zero_copy_only=False)[run]
+        else:
+            pos = pc.fill_null(pc.index_in(arr, value_set=value_set), -1).to_numpy(zero_copy_only=False)
         codes = pos.astype(np.int64)
         unknown = np.flatnonzero((codes < 0) & values.notna().to_numpy(dtype=bool))
         extra = pd.Series([], dtype="string")
@@ -319,6 +346,20 @@ class _TableCheck:
                 codes, uniques = pd.factorize(self.typed[column])
                 self._codes[column] = (np.asarray(codes, dtype=np.int64), pd.Series(uniques, dtype=self.typed[column].dtype), 0)
         return self._codes[column]
+
+    def key_codes(self, column: str) -> tuple[np.ndarray, int]:
+        """Codes of a key column (-1 where missing) and their number: integers by offset, other values factorized."""
+        if column not in self._codes and self.table.column(column).kind == "int":
+            values = self.typed[column]
+            present = values.notna().to_numpy(dtype=bool)
+            if not present.any():
+                return np.full(len(values), -1, dtype=np.int64), 0
+            ints = values.to_numpy(dtype=np.int64, na_value=0)
+            low, high = int(ints[present].min()), int(ints[present].max())
+            if high - low < 4 * len(values) + 1024:
+                return np.where(present, ints - low, -1), high - low + 1
+        codes, uniques, _ = self.codes(column)
+        return codes, len(uniques)
 
     def add(self, rule: str, column: str | None, mask: np.ndarray, message, *, severity: str = ERROR,
             values: Callable[[np.ndarray], pd.Series] | None = None) -> None:
@@ -428,10 +469,10 @@ class _TableCheck:
     def check_choices(self) -> None:
         for col in self.table.columns:
             if col.choices and self.present(col.name):
-                codes, uniques, _ = self.codes(col.name)
-                ok_u = uniques.isin(col.choices).to_numpy(dtype=bool)
-                self.add("choice", col.name, (codes >= 0) & ~ok_u[codes],
-                         _quoted(col.name, f"is not one of {', '.join(col.choices)}"))
+                values = pa.array(self.typed[col.name])
+                allowed = pc.is_in(values, value_set=pa.array(col.choices, type=values.type))
+                outside = ~pc.fill_null(allowed, True).to_numpy(zero_copy_only=False)
+                self.add("choice", col.name, outside, _quoted(col.name, f"is not one of {', '.join(col.choices)}"))
 
     def check_ranges(self) -> None:
         counts = [c for c in self.table.columns_of_kind("int") if c != "year"]
@@ -467,16 +508,21 @@ class _TableCheck:
 
     def check_duplicates(self) -> None:
         key = self.table.key
-        if not key or not all(self.present(c) for c in key):
+        n = self.raw.n_rows
+        if not key or not all(self.present(c) for c in key) or n < 2:
             return
-        combined = np.zeros(self.raw.n_rows, dtype=np.int64)
-        has = np.ones(self.raw.n_rows, dtype=bool)
+        if len(key) == 1 and key[0] not in self._codes and _strictly_increasing(pa.array(self.typed[key[0]])):
+            return  # sorted unique ids (a common export): no hashing needed
+        combined = np.zeros(n, dtype=np.int64)
+        has = np.ones(n, dtype=bool)
         for column in key:
-            codes, uniques, _ = self.codes(column)
+            codes, size = self.key_codes(column)
             has &= codes >= 0
-            combined = combined * (len(uniques) + 1) + (codes + 1)
-            if len(key) > 1:
+            if int(combined.max()) * (size + 1) + size >= 4 * n + 1024:  # keep codes dense enough to count
                 combined, _ = pd.factorize(combined)
+            combined = combined * (size + 1) + (codes + 1)
+        if int(combined.max()) >= 4 * n + 1024:
+            combined, _ = pd.factorize(combined)
         rows = np.flatnonzero(has)
         keys = combined[rows]
         involved = np.bincount(keys)[keys] > 1

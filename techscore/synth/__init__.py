@@ -22,9 +22,11 @@ Structure
   innovative_sme -> specialized_sme -> little_giant, gazelle (high growth), rare unicorns.
 - **Trade** (`network`, `trade`): chain leaders buy from many suppliers (heavy-tailed in-degrees); invoices with
   due dates 30-90 days; late payment driven by the buyer's habit and rising in the 12 months before its default.
-- **Defaults** (`risk`): monthly hazard of the firms' true states (planted drivers `risk.DRIVERS`), frailty and
-  noise, and contagion from trade partners that defaulted in the last 12 months; calibrated so that ~3% of loans
-  default within 12 months. Defaulted firms exit: no new loans, trade stops, patents lapse.
+- **Defaults** (`risk`): monthly hazard of the firms' true states at the previous year end (planted drivers
+  `risk.DRIVERS`), unobserved frailty and noise, and contagion from trade partners that defaulted in the last 12
+  months; calibrated so that ~3% of loans default within 12 months (about 40% of firms, mostly young micro firms,
+  exit within the ten years). Defaulted firms exit: no new loans, trade stops, patents lapse. Crude proxies of
+  eight drivers reach an out-of-time AUC of about 0.78 (tests/synth/test_risk.py).
 - **Loans** (`loans`): four banks (50/30/15/5% of loans) with different preferences, products from the policies,
   2018 onwards, ``default_date`` = the firm's default when within the term.
 - **Dirty mode** (`dirty`): documented contract violations listed in ``dirty_manifest.json``.

@@ -1,13 +1,18 @@
 """The latent default model: a monthly hazard driven by each firm's true state, with contagion through trade.
 
-log h(i, month) = b0 + macro(year) + sum_k direction_k * coef_k * z_k(i, year) + frailty(i) + noise(i, year)
+log h(i, month) = b0 + macro(year) + sum_k direction_k * coef_k * z_k(i, year - 1) + frailty(i) + noise(i, year)
                   + contagion * (share of i's trade with partners that defaulted in the last 12 months)
 
-`z_k` standardises the firm's TRUE quantity behind planted feature k (`DRIVERS`); the written tables observe
+`z_k` standardises the firm's TRUE quantity behind planted feature k (`DRIVERS`) at the end of the previous year
+(the last balance-sheet date; the states are persistent AR(1) paths, so the firm-year state matters and older
+filings carry less information). The written tables observe
 these quantities with noise and with reporting lags, so no feature reveals them exactly. Frailty and the
-firm-year noise are never observed; they keep a good model's AUC well below 1. `b0` is calibrated so that loans
-(weighted by the loan-issuance intensity) default within 12 months at the target rate. A firm defaults at most
-once: its default date is its first 90+ days past due, after which it exits (no new loans, trade stops).
+firm-year noise are never observed; they keep a good model's AUC well below 1 (crude proxies of eight drivers
+reach an out-of-time AUC of about 0.78). `b0` is calibrated by secant steps on full simulations (common random
+numbers) so that loans, weighted by the loan-issuance intensity, default within 12 months at the target rate.
+A firm defaults at most once: its default date is the first 90+ days past due of its loans (for a firm without
+loans, its distress), after which it exits (no new loans, trade stops, patents lapse). Young micro firms carry
+the highest hazard, so about 40% of firms exit within the ten years while ~3% of loans default within 12 months.
 """
 
 from __future__ import annotations
@@ -169,16 +174,21 @@ def make_defaults(firms: Firms, paths: Paths, network: Network, intensity: np.nd
     eta, sds = log_hazard(firms, paths, network, cfg, rng)
     seed = np.random.SeedSequence(int(rng.integers(0, 2**63)))
     target = cfg.default_rate * WINDOW_SHORTFALL
-    b = float(np.log(target / 12))
+    b = float(np.log(target / 12)) - 1.0
     best = (np.inf, b, None, 0.0)
-    for _ in range(6):  # common random numbers: the rate is smooth and nearly proportional to exp(b)
+    previous: tuple[float, float] | None = None
+    slope = 0.5  # d log(rate) / d b: below 1, since the riskiest firms default whatever b is
+    for _ in range(6):  # secant steps on log(rate); common random numbers keep the rate smooth in b
         default_day, sd = simulate(eta + b, network, firms, cfg, seed, track=True)
-        rate = loan_default_rate(default_day, intensity, firms, cfg)
-        gap = abs(np.log(max(rate, 1e-9) / target))
+        rate = max(loan_default_rate(default_day, intensity, firms, cfg), 1e-6)
+        gap = abs(np.log(rate / target))
         if gap < best[0]:
             best = (gap, b, default_day, sd)
-        if gap < 0.03:
+        if gap < 0.04:
             break
-        b += 0.9 * np.log(target / max(rate, 1e-6))
+        if previous is not None and abs(b - previous[0]) > 1e-6:
+            slope = float(np.clip((np.log(rate) - np.log(previous[1])) / (b - previous[0]), 0.1, 1.5))
+        previous = (b, rate)
+        b += np.log(target / rate) / slope
     _, b, default_day, sd = best
     return Defaults(default_day=default_day, eta=eta + b, intercept=b, driver_sd=sds, contagion_sd=sd)

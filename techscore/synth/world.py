@@ -217,8 +217,8 @@ def ground_truth(cfg: SynthConfig, defaults: Defaults, summary: SynthSummary) ->
         "drivers": drivers,
         "noise": list(NOISE_FEATURES),
         "hazard": {
-            "form": "monthly log hazard = intercept + macro(year) + sum(direction * coef_per_sd * z) + frailty "
-                    "+ firm-year noise + contagion * defaulted partner share",
+            "form": "monthly log hazard = intercept + macro(year) + sum(direction * coef_per_sd * z(state at the end of "
+                    "the previous year)) + frailty + firm-year noise + contagion * defaulted partner share",
             "intercept": round(defaults.intercept, 5),
             "frailty_sd": cfg.frailty_sd,
             "year_noise_sd": cfg.year_noise_sd,

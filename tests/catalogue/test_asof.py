@@ -120,3 +120,21 @@ def test_records_known_only_on_or_after_d_never_change_the_views(world, mutation
         return
     assert any(not changed[k].equals(world[k]) for k in world)  # the mutation did change the raw data
     _same_views(known_as_of(world, d, pit), known_as_of(changed, d, pit))
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns[:2]), kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("d", DATES)
+def test_sorted_tables_give_the_same_views_as_prefixes(world, d):
+    from techscore.sources.asof import sort_by_known
+
+    shuffled = {k: v.sample(frac=1.0, random_state=3) for k, v in world.items()}
+    ordered = sort_by_known(shuffled)
+    assert ordered["tax"]["year"].is_monotonic_increasing
+    a, b = known_as_of(shuffled, d), known_as_of(ordered, d)
+    for name in a:
+        pd.testing.assert_frame_equal(_canonical(a[name]), _canonical(b[name]), obj=name)
+    cut = b["supply_chain"]
+    assert np.shares_memory(cut["amount"].to_numpy(), ordered["supply_chain"]["amount"].to_numpy())  # a view

@@ -159,3 +159,11 @@ def test_month_start():
     s = pd.Series(pd.to_datetime(["2024-03-01", "2024-03-31", "2024-12-15"]))
     assert month_start(s).dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-03-01", "2024-12-01"]
     assert np.all(month_start(s) <= s)
+
+
+def test_featurize_keeps_the_order_of_ids(data_dir, catalogue):
+    ids = ["profile_prior_loans", "rd_intensity"]
+    got = featurize(data_dir, None, "2024-07-01", catalogue=catalogue, ids=ids)
+    assert list(got.columns) == ids
+    both = featurize(data_dir, None, "2024-07-01", catalogue=catalogue, ids=ids, groups=["finance"])
+    assert list(both.columns) == [*ids, "fin_leverage"]

@@ -59,3 +59,16 @@ def test_featurize_rejects_a_bad_date(data_dir, ws, tmp_path):
                                  str(tmp_path / "f.parquet"), "--workspace", str(ws)])
     assert result.exit_code == 2
     assert "--as-of must be a date" in result.output
+
+
+def test_dataset_command_reads_an_experiment_spec(data_dir, ws, tmp_path):
+    spec = tmp_path / "exp.toml"
+    spec.write_text(
+        f'name = "mini"\nmodel = "models/none.toml"\n[data]\npath = "{data_dir}"\ndataset = "{tmp_path / "built"}"\n'
+        'window_months = 6\ngroups = ["rd"]\n[split]\ntrain_before = 2022-01-01\ntest_from = 2023-01-01\n',
+        encoding="utf-8")
+    result = runner.invoke(app, ["dataset", str(spec), "--workspace", str(ws), "--json"])
+    assert result.exit_code == 0, result.output
+    ds = LoanDataset.read(tmp_path / "built")
+    assert ds.feature_ids == ["rd_intensity"] and ds.summary["window_months"] == 6
+    assert json.loads(result.output)["fingerprint"] == ds.fingerprint

@@ -270,3 +270,27 @@ def test_rule_ids_are_stable() -> None:
         "uscc_check", "industry", "region", "choice", "negative", "year_range", "date_order", "duplicate_key",
         "foreign_key", "foreign_key_rejected", "year_before_founded",
     ]
+
+
+def test_large_grouped_and_sorted_tables_take_the_fast_paths(tmp_path) -> None:
+    """Above 1,024 rows firm codes are looked up once per run of equal codes and sorted ids skip hashing:
+    the answers must be the same as on the slow paths."""
+    from tests.sources.conftest import make_world
+
+    world = make_world(n_firms=400, seed=5)
+    fin = world["financials"]
+    starts = np.flatnonzero(fin["uscc"].to_numpy()[1:] != fin["uscc"].to_numpy()[:-1]) + 1
+    assert len(fin) > 1024 and len(starts) < len(fin) // 2
+    unknown = other_code(world)
+    middle = int(starts[10]) + 1  # inside a run of one firm's rows
+    fin.loc[middle, "uscc"] = unknown
+    fin.loc[middle + 1, "uscc"] = bad_check(fin.loc[middle + 1, "uscc"])
+    supply = world["supply_chain"]
+    supply.loc[len(supply) - 1, "invoice_id"] = supply.loc[0, "invoice_id"]
+    result = validate(write_world(world, tmp_path, "parquet"))
+    rules = result.problems.set_index(["table", "row"])["rule"]
+    assert rules.loc[("financials", middle + 1)] == "foreign_key"
+    assert rules.loc[("financials", middle + 2)] == "uscc_check"
+    assert rules.loc[("supply_chain", len(supply))] == "duplicate_key"
+    assert len(result.problems) == 3
+    assert_accounting(result)

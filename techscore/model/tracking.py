@@ -1,0 +1,233 @@
+"""MLflow tracking as a training callback: one run per training, everything a validator needs logged to it.
+
+`mlflow_callback(...)` returns a callable the pipeline calls at each stage (`start`, `fold`, `end`, `failed`);
+training code never asks whether tracking is on. The run holds:
+
+* the experiment and model spec files (`spec/`), params (the model spec flattened, split and data options);
+* the dataset as MLflow dataset inputs (fingerprint as digest, row counts of train / valid / test);
+* metrics: `train_*`, `valid_*`, `test_*` (AUC, Gini, KS, Brier, log loss, lift, score PSI), `challenger_*`,
+  `cv_*` and per-fold AUC, segment AUCs as `test_auc.<segment>.<value>`, and the validation learning curve;
+* artifacts: `metrics.json`, `segments.csv`, `tables/`, `plots/`, `challenger/points.csv`, `predictions.parquet`;
+* the booster in LightGBM's flavour (`booster`, text format, no pickle) and the pyfunc model (`pd_model`:
+  PD, score, grade) registered with alias `challenger`.
+
+The default store is the workspace's SQLite file (`techscore.workspace.default_mlflow_uri`); any URI works via
+`MLFLOW_TRACKING_URI` or `tracking_uri`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from techscore.dataset.frame import LABEL
+from techscore.model.events import TrainEnv, TrainResult
+
+__all__ = ["MlflowCallback", "BOOSTER_NAME", "MODEL_NAME", "ensure_experiment", "mlflow_callback", "tracking_uri_for"]
+
+BOOSTER_NAME = "booster"
+MODEL_NAME = "pd_model"
+_UNSAFE = re.compile(r"[^0-9A-Za-z_\-. /]")
+
+
+def tracking_uri_for(tracking_uri: str | None = None, workspace: Path | None = None) -> str:
+    """`tracking_uri`, else $MLFLOW_TRACKING_URI, else the workspace's local SQLite store."""
+    from techscore.workspace import default_mlflow_uri
+
+    return tracking_uri or default_mlflow_uri(workspace)
+
+
+def _artifact_root(uri: str) -> str | None:
+    """Artifacts of a local SQLite store live beside the database (not in the current directory)."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+    return None
+
+
+def ensure_experiment(client, name: str) -> str:
+    """Id of MLflow experiment `name`, created (with artifacts beside a local SQLite store) when missing."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    root = _artifact_root(client.tracking_uri)
+    return client.create_experiment(name, artifact_location=None if root is None else f"{root}/{name}")
+
+
+def _metric_name(name: str) -> str:
+    return _UNSAFE.sub("_", name)[:250]
+
+
+class MlflowCallback:
+    """Logs a training to MLflow; created by `mlflow_callback`.
+
+    With `light`, only params and metrics are logged (Optuna trials); `nested` opens the run under the active one.
+    """
+
+    def __init__(self, experiment: str, *, tracking_uri: str | None = None, registered_model: str | None = None,
+                 workspace: Path | None = None, run_name: str | None = None, nested: bool = False,
+                 light: bool = False, parent_run_id: str | None = None, tags: dict[str, str] | None = None) -> None:
+        self.experiment = experiment
+        self.uri = tracking_uri_for(tracking_uri, workspace)
+        self.registered_model = registered_model
+        self.run_name = run_name
+        self.nested = nested
+        self.light = light
+        self.parent_run_id = parent_run_id
+        self.tags = dict(tags or {})
+        self.run_id: str | None = None
+        self._client = None
+
+    # the pipeline calls the callback with each stage's environment
+    def __call__(self, env: TrainEnv) -> None:
+        getattr(self, f"_on_{env.stage}")(env)
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        return self._client
+
+    def _on_start(self, env: TrainEnv) -> None:
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+        r = env.result
+        exp_id = ensure_experiment(self.client, self.experiment)
+        tags = {"techscore.dataset_fingerprint": r.dataset.fingerprint, "techscore.model_spec": r.model_spec.name,
+                "techscore.split": r.experiment.split.kind if r.experiment else "", **self.tags}
+        if r.dataset.summary.get("catalogue_version"):
+            tags["techscore.catalogue_version"] = str(r.dataset.summary["catalogue_version"])
+        if self.parent_run_id:
+            tags[MLFLOW_PARENT_RUN_ID] = self.parent_run_id
+        name = self.run_name or f"{r.experiment.name if r.experiment else 'train'}-{r.model_spec.name}"
+        tags[MLFLOW_RUN_NAME] = name
+        run = self.client.create_run(exp_id, tags=tags, run_name=name)
+        self.run_id = r.run_id = run.info.run_id
+        from mlflow.entities import Param
+
+        self.client.log_batch(self.run_id, params=[Param(k, v) for k, v in sorted(r.params.items())])
+        if not self.light:
+            self._log_inputs(r)
+
+    def _log_inputs(self, r: TrainResult) -> None:
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+
+        frame = r.dataset.frame
+        source = str(r.dataset.path) if r.dataset.path is not None else r.dataset.name
+        cols = [c for c in frame.columns if c in (LABEL, *r.dataset.feature_ids)]
+        inputs = []
+        parts = {"all": np.arange(len(frame))}
+        for f in r.folds[:1] if r.experiment is not None and r.experiment.split.kind == "oot" else []:
+            parts.update(train=f.train, valid=f.valid, test=f.test)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for context, idx in parts.items():
+                sample = frame.iloc[idx[:1000]][cols]
+                digest = f"{r.dataset.fingerprint[:12]}-{context}-{len(idx)}"
+                ds = mlflow.data.from_pandas(sample, source=source, targets=LABEL, name=f"{r.dataset.name}-{context}",
+                                             digest=digest[:36])
+                entity = ds._to_mlflow_entity()
+                entity.profile = f'{{"num_rows": {len(idx)}, "num_bad": {int(frame[LABEL].to_numpy()[idx].sum())}}}'
+                inputs.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
+            self.client.log_inputs(self.run_id, datasets=inputs)
+
+    def _on_fold(self, env: TrainEnv) -> None:
+        if env.fold is not None and env.fold_metrics:
+            self._log_metrics({f"{env.fold.name}_{k}": v for k, v in env.fold_metrics.items()}, step=env.done)
+
+    def _log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(_metric_name(k), float(v), now, step) for k, v in metrics.items()
+                 if v is not None and np.isfinite(v)]
+        for i in range(0, len(items), 900):
+            self.client.log_batch(self.run_id, metrics=items[i:i + 900])
+
+    def _on_end(self, env: TrainEnv) -> None:
+        r = env.result
+        metrics = dict(r.metrics)
+        seg = r.tables.get("segments")
+        if seg is not None and len(seg):
+            champ = seg[seg["model"] == "champion"] if "model" in seg else seg
+            for row in champ.itertuples():
+                if np.isfinite(row.auc):
+                    metrics[f"test_auc.{row.segment}.{row.value}"] = row.auc
+        self._log_metrics(metrics)
+        curve, best = r.learning_curve
+        if curve and not self.light:
+            import time
+
+            from mlflow.entities import Metric
+
+            now = int(time.time() * 1000)
+            name = f"valid_curve_{r.model_spec.learner.early_stopping_metric}"
+            items = [Metric(name, float(v), now, i + 1) for i, v in enumerate(curve)]
+            for i in range(0, len(items), 900):
+                self.client.log_batch(self.run_id, metrics=items[i:i + 900])
+        if not self.light:
+            self._log_artifacts(r)
+            self._log_models(r)
+        self.client.set_terminated(self.run_id, "FINISHED")
+
+    def _on_failed(self, env: TrainEnv) -> None:
+        if self.run_id is not None:
+            self.client.set_tag(self.run_id, "techscore.error", f"{type(env.error).__name__}: {env.error}"[:5000])
+            self.client.set_terminated(self.run_id, "FAILED")
+
+    def _log_artifacts(self, r: TrainResult) -> None:
+        out = r.paths.get("out")
+        if out is None:
+            return
+        for item in sorted(Path(out).iterdir()):
+            if item.name == "model":
+                continue
+            if item.is_dir():
+                self.client.log_artifacts(self.run_id, str(item), artifact_path=item.name)
+            else:
+                self.client.log_artifact(self.run_id, str(item))
+
+    def _log_models(self, r: TrainResult) -> None:
+        import mlflow
+        import mlflow.lightgbm
+        import mlflow.pyfunc
+
+        from techscore.model.pyfunc import ARTIFACT_KEY, CODE_FILE, input_example, model_signature, pip_requirements
+
+        model = r.model
+        example = input_example(model, r.dataset.X)
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.uri)
+        try:
+            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                booster_info = mlflow.lightgbm.log_model(model.booster, name=BOOSTER_NAME,
+                                                         pip_requirements=pip_requirements())
+                info = mlflow.pyfunc.log_model(
+                    name=MODEL_NAME, python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(r.paths["model"])},
+                    signature=model_signature(model), input_example=example, pip_requirements=pip_requirements(),
+                )
+        finally:
+            mlflow.set_tracking_uri(previous)
+        r.model_uri = info.model_uri
+        self.client.set_tag(self.run_id, "techscore.model_uri", info.model_uri)
+        self.client.set_tag(self.run_id, "techscore.booster_uri", booster_info.model_uri)
+        if self.registered_model:
+            from techscore.model.registry import CHALLENGER, register
+
+            mv = register(info.model_uri, self.registered_model, alias=CHALLENGER, run_id=self.run_id,
+                          tracking_uri=self.uri, tags={"experiment": r.experiment.name if r.experiment else ""})
+            r.registered_model, r.model_version = self.registered_model, str(mv.version)
+
+
+def mlflow_callback(experiment: str, **kwargs) -> MlflowCallback:
+    """A training callback that logs the run to MLflow experiment `experiment` (see `MlflowCallback`)."""
+    return MlflowCallback(experiment, **kwargs)
