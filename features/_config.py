@@ -139,7 +139,7 @@ class Eligibility(_Spec):
 class _Bands(_Spec):
     @model_validator(mode="after")
     def _ordered(self):
-        for name, value in self:
+        for _, value in self:
             if isinstance(value, tuple):
                 _descending(value)
         return self

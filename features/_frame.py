@@ -70,6 +70,13 @@ def positions(values: pd.Series | pd.Index | pa.Array | pa.ChunkedArray, univers
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def same_keys(a: pd.Series | pd.Index, b: pd.Series | pd.Index) -> bool:
+    """Whether two key columns hold the same values in the same order (compared by Arrow, without hashing)."""
+    if len(a) != len(b):
+        return False
+    return bool(len(a) == 0 or pc.all(pc.equal(arrow(a), arrow(b)), skip_nulls=False).as_py())
+
+
 def days(values: pd.Series | np.ndarray, reference: pd.Timestamp) -> np.ndarray:
     """Days from `reference` to each date (negative before it), NaN where the date is missing (float64)."""
     raw = values if isinstance(values, np.ndarray) and values.dtype.kind == "M" else days_source(values)
@@ -182,3 +189,13 @@ def through(mapping: np.ndarray, codes: np.ndarray) -> np.ndarray:
     if len(mapping) == 0:
         return np.full(len(codes), -1, dtype=np.int64)
     return np.where(codes >= 0, mapping[np.clip(codes, 0, None)], -1)
+
+
+def first_label(conditions: list[np.ndarray], labels: tuple[str, ...], missing: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Object array holding, per row, the label of the first condition that holds (the last label when none does)
+    and None where `missing`; labels[i] goes with conditions[i], so len(labels) == len(conditions) + 1."""
+    code = np.select(conditions, np.arange(len(conditions)), len(conditions))
+    if missing is not None:
+        code = np.where(missing, len(labels), code)
+    return np.array([*labels, None], dtype=object)[code]

@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 
 from techscore.catalogue import node
-
 from techscore.sources.schema import CERTIFICATIONS
 
-from ._frame import Rows, floats, latest_year, positions, through
+from ._frame import Rows, floats, latest_year, positions, same_keys, through
 
 FIN_COLUMNS: tuple[str, ...] = (
     "revenue", "rd_expense", "total_assets", "total_liabilities", "net_profit", "operating_cash_flow",
@@ -25,7 +24,10 @@ FIN_COLUMNS: tuple[str, ...] = (
 @node
 def firm_ent_pos(firms: pd.Index, enterprises: pd.DataFrame) -> np.ndarray:
     """Position of each firm in `enterprises` (the platform's firms registered before D), -1 where it is not there."""
-    return positions(firms, pd.Index(enterprises["uscc"]))
+    registry = enterprises["uscc"]
+    if same_keys(firms, registry):  # the default: every registered firm, in registry order
+        return np.arange(len(firms))
+    return positions(firms, pd.Index(registry))
 
 
 @node

@@ -31,7 +31,7 @@ from techscore.catalogue import feature, node
 from techscore.sources.schema import INNOVATION_INDICATORS
 
 from ._config import INNOVATION, STAGES, TECH_SME, InnovationSpec, StageRule, TechSmeSpec, band_points
-from ._frame import floats, latest_mask, positions, ratio, scatter, series, through
+from ._frame import first_label, floats, latest_mask, positions, ratio, scatter, series, through
 
 # -- innovation points: pure scoring --------------------------------------------------------------------------
 
@@ -80,7 +80,7 @@ def innovation_stage(age: np.ndarray, revenue: np.ndarray, rule: StageRule = INN
     age, revenue = np.asarray(age, dtype=float), np.asarray(revenue, dtype=float)
     startup = (age < rule.startup_max_age) | (revenue < rule.startup_max_revenue)
     stable = (revenue >= rule.stable_min_revenue) | (age >= rule.stable_min_age)
-    return np.select([startup, stable], ["start-up", "stable"], "growth").astype(object)
+    return first_label([startup, stable], ("start-up", "stable", "growth"))
 
 
 def innovation_points_from_indicators(frame: pd.DataFrame, spec: InnovationSpec = INNOVATION) -> pd.DataFrame:

@@ -28,7 +28,19 @@ from techscore.sources.schema import IP_KINDS, IP_STATUSES
 
 from ._config import IP_EVALUATION, IpEvaluationSpec
 from ._frame import (
-    YEAR_DAYS, Rows, arrow, dates, days, days_source, floats, flags, months_before, per_firm, positions, ratio, series,
+    YEAR_DAYS,
+    Rows,
+    arrow,
+    dates,
+    days,
+    days_source,
+    flags,
+    floats,
+    months_before,
+    per_firm,
+    positions,
+    ratio,
+    series,
 )
 
 KIND = {k: i for i, k in enumerate(IP_KINDS)}
@@ -99,8 +111,10 @@ def _held(ip_held_by_kind: np.ndarray, firms: pd.Index, *kinds: int) -> pd.Serie
     return series(ip_held_by_kind[:, list(kinds)].sum(axis=1), firms)
 
 
-def _held_patents(ip_own: Rows, *columns: str) -> Rows:
-    return ip_own.where(ip_own["held"] & np.isin(ip_own["kind"], PATENTS), "pos", *columns)
+@node
+def ip_patents_in_force(ip_own: Rows) -> Rows:
+    """The firms' patents in force at D: `pos`, `filed` (days from D), `citations`, `claims`."""
+    return ip_own.where(ip_own["held"] & np.isin(ip_own["kind"], PATENTS), "pos", "filed", "citations", "claims")
 
 
 def _mean_per_firm(pos: np.ndarray, values: np.ndarray, firms: pd.Index) -> pd.Series:
@@ -174,9 +188,8 @@ def ip_invention_grant_ratio(ip_own: Rows, firms: pd.Index) -> pd.Series:
 @feature(group="ip", name_zh="有效专利平均年龄", name_en="Mean age of patents in force", unit="years",
          unit_zh="年", direction=0, sources=("ip_rights",),
          description="Mean years from filing to the as-of date of the patents in force (NaN without any).")
-def ip_patent_age_mean(ip_own: Rows, firms: pd.Index) -> pd.Series:
-    rows = _held_patents(ip_own, "filed")
-    return _mean_per_firm(rows["pos"], -rows["filed"] / YEAR_DAYS, firms)
+def ip_patent_age_mean(ip_patents_in_force: Rows, firms: pd.Index) -> pd.Series:
+    return _mean_per_firm(ip_patents_in_force["pos"], -ip_patents_in_force["filed"] / YEAR_DAYS, firms)
 
 
 @feature(group="ip", name_zh="专利提前失效比例", name_en="Lapsed patent share", unit="share", unit_zh="",
@@ -206,9 +219,8 @@ def ip_pledged_share(ip_own: Rows, firms: pd.Index) -> pd.Series:
 @feature(group="ip", name_zh="专利平均被引次数", name_en="Citations per patent", unit="count", unit_zh="次",
          direction=-1, sources=("ip_rights",),
          description="Mean forward citations of the patents in force (those with a citation count).")
-def ip_citations_per_patent(ip_own: Rows, firms: pd.Index) -> pd.Series:
-    rows = _held_patents(ip_own, "citations")
-    return _mean_per_firm(rows["pos"], rows["citations"], firms)
+def ip_citations_per_patent(ip_patents_in_force: Rows, firms: pd.Index) -> pd.Series:
+    return _mean_per_firm(ip_patents_in_force["pos"], ip_patents_in_force["citations"], firms)
 
 
 @feature(group="ip", name_zh="知识产权类型数", name_en="IP kind breadth", unit="count", unit_zh="类",
@@ -263,9 +275,8 @@ def ip_evaluation_score(ip_class1_in_force: pd.Series, ip_class2_in_force: pd.Se
 
 @feature(group="ip", name_zh="专利平均权利要求数", name_en="Claims per patent", unit="count", unit_zh="项",
          direction=0, sources=("ip_rights",), description="Mean number of claims of the patents in force.")
-def ip_claims_per_patent(ip_own: Rows, firms: pd.Index) -> pd.Series:
-    rows = _held_patents(ip_own, "claims")
-    return _mean_per_firm(rows["pos"], rows["claims"], firms)
+def ip_claims_per_patent(ip_patents_in_force: Rows, firms: pd.Index) -> pd.Series:
+    return _mean_per_firm(ip_patents_in_force["pos"], ip_patents_in_force["claims"], firms)
 
 
 _unknown = set(IP_EVALUATION.inputs) - set(inspect.signature(ip_evaluation_score).parameters)

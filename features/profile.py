@@ -27,7 +27,18 @@ from techscore.sources.industry import SECTIONS, section_of
 from techscore.sources.schema import CERTIFICATIONS
 
 from ._config import LIFECYCLE, SIZE_BAND, LifecycleSpec, SizeBandSpec
-from ._frame import MONTH_DAYS, YEAR_DAYS, days, floats, latest_mask, nan_flag, per_firm, positions, series
+from ._frame import (
+    MONTH_DAYS,
+    YEAR_DAYS,
+    days,
+    first_label,
+    floats,
+    latest_mask,
+    nan_flag,
+    per_firm,
+    positions,
+    series,
+)
 
 SIZE_BANDS: tuple[str, ...] = ("micro", "small", "medium", "large")
 LIFECYCLE_STAGES: tuple[str, ...] = ("seed", "start-up", "growth", "mature")
@@ -54,8 +65,8 @@ def size_band(employees, revenue, section, spec: SizeBandSpec = SIZE_BAND) -> np
             rows = section == letter
             emp_min[rows], rev_min[rows] = getattr(rule, band).employees, getattr(rule, band).revenue
         reached[band] = (np.isnan(employees) | (employees >= emp_min)) & (np.isnan(revenue) | (revenue >= rev_min))
-    band = np.select([reached["large"], reached["medium"], reached["small"]], ["large", "medium", "small"], "micro")
-    return np.where(np.isnan(employees) & np.isnan(revenue), None, band.astype(object))
+    return first_label([reached["large"], reached["medium"], reached["small"]], ("large", "medium", "small", "micro"),
+                       missing=np.isnan(employees) & np.isnan(revenue))
 
 
 def lifecycle_stage(age, revenue, revenue_growth, spec: LifecycleSpec = LIFECYCLE) -> np.ndarray:
@@ -69,8 +80,7 @@ def lifecycle_stage(age, revenue, revenue_growth, spec: LifecycleSpec = LIFECYCL
     seed = (age < spec.seed.max_age) & (no_revenue | (revenue < spec.seed.max_revenue))
     startup = (age < spec.startup.max_age) & (no_revenue | (revenue < spec.startup.max_revenue))
     growing = (age < spec.growth.max_age) | (growth >= spec.growth.min_revenue_growth)
-    stage = np.select([seed, startup, growing], ["seed", "start-up", "growth"], "mature").astype(object)
-    return np.where(np.isnan(age), None, stage)
+    return first_label([seed, startup, growing], ("seed", "start-up", "growth", "mature"), missing=np.isnan(age))
 
 
 def _known(ent_firms: pd.DataFrame) -> np.ndarray:

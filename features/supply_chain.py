@@ -23,7 +23,18 @@ from scipy import sparse
 from techscore.catalogue import feature, node
 
 from ._frame import (
-    Rows, arrow, dates, days_source, flags, floats, months_before, per_firm, positions, ratio, series, take,
+    Rows,
+    arrow,
+    dates,
+    days_source,
+    flags,
+    floats,
+    months_before,
+    per_firm,
+    positions,
+    ratio,
+    series,
+    take,
 )
 
 PAGERANK_DAMPING = 0.85

@@ -86,7 +86,8 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"dataset [bold]{ds.path}[/]: {s['rows']:,} loans x {len(ds.features)} features, bad rate {rate}; "
                 f"excluded {s['excluded']['window_incomplete']:,} loans whose {s['window_months']}-month window "
-                f"ends after {s['observation_end']}; fingerprint {ds.fingerprint[:12]}"
+                f"ends after {s['observation_end']}; fingerprint {ds.fingerprint[:12]}",
+                soft_wrap=True,
             )
 
     @app.command("featurize")
@@ -125,7 +126,8 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 typer.echo(json.dumps({"path": str(out), "firms": len(frame), "features": frame.shape[1]}))
             else:
-                console.print(f"wrote {len(frame):,} firms x {frame.shape[1]} features as of {date.date()} to {out}")
+                console.print(f"wrote {len(frame):,} firms x {frame.shape[1]} features as of {date.date()} to {out}",
+                              soft_wrap=True)
 
 
 def _spec_options(spec: Path, workspace: Path | None) -> dict:

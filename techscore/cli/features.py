@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     typer.echo(json.dumps({"written": [str(p) for p in paths], "features": len(cat)}))
                 else:
-                    console.print(f"wrote {len(cat)} features to " + ", ".join(str(p) for p in paths))
+                    console.print(f"wrote {len(cat)} features to " + ", ".join(str(p) for p in paths), soft_wrap=True)
                 return
             if as_json:
                 typer.echo(json.dumps({

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from techscore.catalogue.meta import FeatureMeta
+from techscore.sources.industry import SECTIONS
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -22,6 +23,48 @@ _DEFAULT_RATIO_ZH = {"", "比率", "占比"}
 
 _UNIT_EN = {"years": "years", "months": "months", "days": "days", "points": "points", "score": "points"}
 _UNIT_ZH = {"years": "年", "months": "个月", "days": "天", "points": "分", "score": "分", "count": "个"}
+
+
+PROVINCES: dict[str, tuple[str, str]] = {
+    "11": ("北京", "Beijing"), "12": ("天津", "Tianjin"), "13": ("河北", "Hebei"), "14": ("山西", "Shanxi"),
+    "15": ("内蒙古", "Inner Mongolia"), "21": ("辽宁", "Liaoning"), "22": ("吉林", "Jilin"),
+    "23": ("黑龙江", "Heilongjiang"), "31": ("上海", "Shanghai"), "32": ("江苏", "Jiangsu"), "33": ("浙江", "Zhejiang"),
+    "34": ("安徽", "Anhui"), "35": ("福建", "Fujian"), "36": ("江西", "Jiangxi"), "37": ("山东", "Shandong"),
+    "41": ("河南", "Henan"), "42": ("湖北", "Hubei"), "43": ("湖南", "Hunan"), "44": ("广东", "Guangdong"),
+    "45": ("广西", "Guangxi"), "46": ("海南", "Hainan"), "50": ("重庆", "Chongqing"), "51": ("四川", "Sichuan"),
+    "52": ("贵州", "Guizhou"), "53": ("云南", "Yunnan"), "54": ("西藏", "Tibet"), "61": ("陕西", "Shaanxi"),
+    "62": ("甘肃", "Gansu"), "63": ("青海", "Qinghai"), "64": ("宁夏", "Ningxia"), "65": ("新疆", "Xinjiang"),
+    "71": ("台湾", "Taiwan"), "81": ("香港", "Hong Kong"), "82": ("澳门", "Macao"),
+}
+"""Province-level divisions by the first two digits of a GB/T 2260 region code."""
+CATEGORY_WORDS: dict[str, tuple[str, str]] = {
+    "seed": ("种子期", "seed"), "start-up": ("初创期", "start-up"), "startup": ("初创期", "start-up"),
+    "growth": ("成长期", "growth"), "stable": ("稳定期", "stable"), "mature": ("成熟期", "mature"),
+    "micro": ("微型", "micro"), "small": ("小型", "small"), "medium": ("中型", "medium"), "large": ("大型", "large"),
+}
+"""Chinese words for the category values the catalogue's stage and size features use."""
+TAX_GRADES: tuple[str, ...] = ("A", "B", "M", "C", "D")
+"""Tax credit grades, best first; an ordinal tax-grade feature holds 1 (A) to 5 (D)."""
+
+
+def category_label(value: str, meta: FeatureMeta, lang: Lang) -> str:
+    """A category value as a reader knows it: industry sections and provinces by name, stages and sizes in
+    Chinese for Chinese text; other values unchanged."""
+    v = str(value)
+    if "industry" in meta.id and v in SECTIONS:
+        return f"{v} {SECTIONS[v][2]}" if lang == "zh" else f"{v} ({SECTIONS[v][3]})"
+    if "region" in meta.id and v[:2] in PROVINCES and v.isdigit():
+        zh, en = PROVINCES[v[:2]]
+        return zh if lang == "zh" else f"{en} ({v})"
+    words = CATEGORY_WORDS.get(v.lower())
+    if words is not None:
+        return words[0] if lang == "zh" else words[1]
+    return v
+
+
+def is_tax_grade(meta: FeatureMeta) -> bool:
+    """An ordinal tax credit grade (1 = A ... 5 = D), written as its letter."""
+    return meta.unit == "grade" and "tax" in meta.id
 
 
 def check_lang(lang: str) -> Lang:
@@ -100,14 +143,18 @@ def format_value(value: object, meta: FeatureMeta, lang: Lang, *, with_unit: boo
     if missing:
         return "无数据" if lang == "zh" else "not available"
     if meta.kind == "categorical" or meta.unit == "category" or isinstance(value, str):
-        return str(value)
+        return category_label(str(value), meta, lang)
     x = float(value)  # type: ignore[arg-type]
     unit = meta.unit
+    if is_tax_grade(meta) and 1 <= round(x) <= len(TAX_GRADES):
+        return TAX_GRADES[int(round(x)) - 1]
     if unit == "flag":
         yes = x >= 0.5
         return ("是" if yes else "否") if lang == "zh" else ("yes" if yes else "no")
     if is_percent(meta):
         p = 100 * x
+        if p == 0:
+            return "0%"
         return f"{p:,.{_sig(p) if abs(p) >= 10 else (1 if abs(p) >= 1 else 2)}f}%"
     if unit == "yuan":
         return _yuan(x, lang) if with_unit else _number(x, _sig(x))

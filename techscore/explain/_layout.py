@@ -22,6 +22,7 @@ computed per row from the formula above in O(d^2) (the exact fallback).
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 
@@ -71,23 +72,25 @@ def _plan_tree(tree: TreeArrays) -> _TreePlan:
     n_nodes = ni + tree.n_leaves
     order: list[int] = []
     new_id = {}
+    left_old, right_old = tree.left_child.tolist(), tree.right_child.tolist()
     if ni:
         queue = [0]
         while queue:
             old = queue.pop(0)
             new_id[old] = len(order)
             order.append(old)
-            for c in (int(tree.left_child[old]), int(tree.right_child[old])):
+            for c in (left_old[old], right_old[old]):
                 if c >= 0:
                     queue.append(c)
 
     def unified(c: int) -> int:
         return new_id[c] if c >= 0 else ni + ~c
 
-    left = [unified(int(tree.left_child[o])) for o in order]
-    right = [unified(int(tree.right_child[o])) for o in order]
-    feat = [int(tree.split_feature[o]) for o in order]
-    count = [float(tree.internal_count[o]) for o in order] + [float(c) for c in tree.leaf_count]
+    feat_old, count_old = tree.split_feature.tolist(), tree.internal_count.tolist()
+    left = [unified(left_old[o]) for o in order]
+    right = [unified(right_old[o]) for o in order]
+    feat = [feat_old[o] for o in order]
+    count = [float(count_old[o]) for o in order] + tree.leaf_count.tolist()
     if len(count) < n_nodes:  # a single-leaf tree may omit its count
         count += [1.0] * (n_nodes - len(count))
     bit = [0] * ni
@@ -210,6 +213,16 @@ def plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int)
     `table_bits=None` chooses: AUTO_BITS[0], raised (up to AUTO_BITS[1]) while some leaves would still be
     computed per row and the larger tables fit the budget. Any choice is lowered until the tables fit.
     """
+    collecting = gc.isenabled()
+    gc.disable()  # planning builds many small lists; the cyclic collector would rescan them all, repeatedly
+    try:
+        return _plan_model(model, table_bits, max_table_bytes)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int) -> Layout:
     plans = [_plan_tree(t) for t in model.trees]
 
     def table_bytes(b: int) -> int:

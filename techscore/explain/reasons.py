@@ -23,7 +23,7 @@ import pandas as pd
 
 from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import SchemaError
-from techscore.explain._format import feature_name, format_value
+from techscore.explain._format import feature_name, format_value, is_tax_grade
 from techscore.explain.shap_values import Explanation
 
 REFERENCES_FILE = "references.json"
@@ -253,6 +253,14 @@ def sentence(
             return f"{head}，与{zh_scope}中位数持平"
         return f"{head}, equal to the {en_scope} median"
     above = x > reference
+    if is_tax_grade(meta):  # 1 = A is the best grade: a larger value is a worse grade
+        if lang == "zh":
+            return f"{head}，{'差于' if above else '优于'}{zh_scope}中位数 {ref_text}"
+        return f"{head}, {'worse' if above else 'better'} than the {en_scope} median of {ref_text}"
+    if meta.unit == "rank":
+        if lang == "zh":
+            return f"{head}，{'高于' if above else '低于'}{zh_scope}中位数（{ref_text}）"
+        return f"{head}, {'above' if above else 'below'} the {en_scope} median ({ref_text})"
     if lang == "zh":
         return f"{head}，{'高于' if above else '低于'}{zh_scope}中位数 {ref_text}"
     return f"{head}, {'above' if above else 'below'} the {en_scope} median of {ref_text}"

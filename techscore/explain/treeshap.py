@@ -28,6 +28,9 @@ MAX_CHUNK_ROWS = 4096
 amortise the table traffic (the main cost once the tables outgrow the cache)."""
 CHUNK_SCRATCH_BYTES = 32 * 2**20
 """Budget of one thread's per-chunk scratch memory (rows x (2 features + nodes))."""
+MIN_PARALLEL_ROWS = 64
+"""Fewest rows given to a thread: smaller batches run on the calling thread (waking idle threads costs more,
+and on a loaded machine far more, than these rows take)."""
 
 
 class TreeShap:
@@ -88,7 +91,7 @@ class TreeShap:
         lay = self._layout
         self._table = np.zeros(lay.table_size, dtype=np.float64)
         if len(lay.blk_root):
-            with self._threads():
+            with _num_threads(self._max_threads()):
                 K.build_tables(
                     len(lay.blk_root), lay.blk_p, lay.blk_m, lay.blk_q, lay.blk_tab_off, lay.bl_off, lay.bl_v,
                     lay.bl_d, lay.bl_z_off, lay.bl_z, lay.bl_pos, lay.bl_path_off, lay.bl_path_j,
@@ -121,9 +124,10 @@ class TreeShap:
         out = np.zeros((data.shape[0], self.n_features), dtype=np.float64)
         if data.shape[0] == 0:
             return out
-        with self._threads():
+        chunk, threads = self._chunking(data.shape[0])
+        with _num_threads(threads):
             K.shap_kernel(
-                data, out, self._chunk_rows(data.shape[0]), lay.n_trees, lay.max_internal, lay.max_nodes, lay.max_depth_features,
+                data, out, chunk, lay.n_trees, lay.max_internal, lay.max_nodes, lay.max_depth_features,
                 lay.node_off, lay.n_internal, lay.block_off, lay.fb_off,
                 lay.feat, lay.thr, lay.kind, lay.nan_right, lay.default_right, lay.cat_start, lay.cat_len,
                 lay.cat_bits, lay.left, lay.right, lay.bit, lay.prop,
@@ -141,7 +145,8 @@ class TreeShap:
         out = np.zeros(data.shape[0], dtype=np.float64)
         if data.shape[0] == 0:
             return out
-        with self._threads():
+        threads = self._max_threads() if data.shape[0] >= MIN_PARALLEL_ROWS * 8 else 1
+        with _num_threads(threads):
             K.predict_kernel(
                 data, out, lay.n_trees, lay.node_off, lay.n_internal, lay.leaf_off, lay.leaf_value,
                 lay.feat, lay.thr, lay.kind, lay.nan_right, lay.default_right, lay.cat_start, lay.cat_len,
@@ -153,28 +158,21 @@ class TreeShap:
         """X as the C-ordered float64 matrix LightGBM sees (columns in the booster's order)."""
         return feature_matrix(X, self.feature_names, self.pandas_categorical)
 
-    def _chunk_rows(self, n_rows: int) -> int:
+    def _max_threads(self) -> int:
         import numba
 
+        available = numba.get_num_threads()
+        return available if self.n_threads is None else min(int(self.n_threads), numba.config.NUMBA_NUM_THREADS)
+
+    def _chunking(self, n_rows: int) -> tuple[int, int]:
+        """Rows per chunk and threads: large chunks, but at least one per thread once the batch is big enough
+        to be worth waking threads for (a small batch runs on the calling thread)."""
         lay = self._layout
         per_row = 16 * self.n_features + 4 * (lay.max_internal + lay.max_nodes) + 8
-        cap = max(64, min(MAX_CHUNK_ROWS, CHUNK_SCRATCH_BYTES // per_row))
-        threads = min(int(self.n_threads), numba.config.NUMBA_NUM_THREADS) if self.n_threads else numba.get_num_threads()
-        return max(1, min(cap, -(-n_rows // threads)))
-
-    @contextmanager
-    def _threads(self):
-        if self.n_threads is None:
-            yield
-            return
-        import numba
-
-        before = numba.get_num_threads()
-        numba.set_num_threads(min(int(self.n_threads), numba.config.NUMBA_NUM_THREADS))
-        try:
-            yield
-        finally:
-            numba.set_num_threads(before)
+        cap = max(MIN_PARALLEL_ROWS, min(MAX_CHUNK_ROWS, CHUNK_SCRATCH_BYTES // per_row))
+        threads = self._max_threads()
+        chunk = min(cap, max(MIN_PARALLEL_ROWS, -(-n_rows // threads)))
+        return chunk, max(1, min(threads, -(-n_rows // chunk)))
 
     def __repr__(self) -> str:
         return (
@@ -248,3 +246,19 @@ def _frame_matrix(frame, feature_names: list[str], pandas_categorical: list | No
                 f"feature column {name!r} has dtype {dtype}; expected numbers, booleans or a pandas category."
             )
     return out
+
+
+@contextmanager
+def _num_threads(threads: int):
+    """Run numba's parallel kernels on `threads` threads (numba's setting is per calling thread)."""
+    import numba
+
+    before = numba.get_num_threads()
+    if threads == before:
+        yield
+        return
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

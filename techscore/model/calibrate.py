@@ -77,6 +77,9 @@ def _platt(margin: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[fl
     his smoothed targets so a separable validation set still gives finite coefficients)."""
     n1, n0 = float(y.sum()), float(len(y) - y.sum())
     t = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
+    if np.ptp(margin) < 1e-12:  # a constant booster: only the base rate can be learned
+        rate = float(t.mean())
+        return 0.0, float(np.log(rate / (1 - rate)))
     X = np.column_stack([margin, np.ones_like(margin)])
     w = np.array([1.0, np.log((n1 + 1) / (n0 + 1)) - margin.mean()])
     for _ in range(iterations):

@@ -55,6 +55,8 @@ class ModelReportInputs:
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    top_dependence: int = TOP_DEPENDENCE
+    """Dependence plots drawn for this many of the most important features."""
     shap_images: dict[str, dict[str, bytes]] = field(default_factory=dict)
     """Already drawn SHAP plots ("importance", "beeswarm") by language; drawn here when absent."""
 
@@ -255,8 +257,8 @@ def _fingerprints(inputs: ModelReportInputs) -> list[dict]:
 def _cards(inputs: ModelReportInputs) -> list[dict]:
     champ = inputs.champion_metrics
     cards = []
-    for key, zh, en, pct in (("auc", "测试集 AUC", "test AUC", False), ("gini", "测试集基尼系数", "test Gini", False),
-                             ("ks", "测试集 KS", "test KS", False), ("brier", "测试集 Brier", "test Brier", False)):
+    for key, zh, en in (("auc", "测试集 AUC", "test AUC"), ("gini", "测试集基尼系数", "test Gini"),
+                        ("ks", "测试集 KS", "test KS"), ("brier", "测试集 Brier", "test Brier")):
         if _finite(champ.get(key)):
             cards.append(dict(zh=zh, en=en, value=fmt_num(champ[key], 3)))
     s = inputs.dataset_summary
@@ -278,7 +280,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     tolerance = 0.05
     directions = direction_check(expl, tolerance=tolerance)
     counts = directions["status"].value_counts()
-    top = [f for f in imp["feature"].head(TOP_DEPENDENCE) if np.abs(expl.values[:, expl.feature_ids.index(f)]).sum() > 0]
+    top = [f for f in imp["feature"].head(inputs.top_dependence) if np.abs(expl.values[:, expl.feature_ids.index(f)]).sum() > 0]
 
     def both(fn, *args, **kw) -> dict:
         return {lg: data_uri(fn(expl, *args, lang=lg, **kw)) for lg in LANGS}

@@ -20,8 +20,11 @@ loans                     loans issued before D; a default on/after D becomes Na
 Tables cover all firms (peer ranks need the whole cohort). A table with nothing to hide is returned as is (no copy);
 otherwise only the changed columns are new (pandas copy-on-write shares the rest).
 
->>> views = known_as_of({"loans": loans}, "2024-01-01")      # doctest: +SKIP
->>> views["loans"]["default_date"].max() < pd.Timestamp("2024-01-01")
+>>> loans = pd.DataFrame({"loan_id": ["a", "b"], "uscc": ["X", "X"], "issued": pd.to_datetime(["2023-01-05", "2024-02-01"]),
+...                       "default_date": pd.to_datetime(["2024-03-01", None])})
+>>> known_as_of({"loans": loans}, "2024-01-01", tables=["loans"])["loans"][["loan_id", "default_date"]]
+  loan_id default_date
+0       a          NaT
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 A folder holds ``<table>.parquet``, ``<table>.csv`` or ``<table>.csv.gz`` for each of the seven tables of
 `techscore.sources.schema.TABLES`; a table may be absent (it loads as an empty frame), but not present twice.
 Parquet is read with pyarrow; CSV is read by pyarrow as text and typed by `techscore.sources._coerce` (the same
-rules for both), so a column's pandas dtype depends only on its kind (`DTYPES`).
+rules for both), so a column's pandas dtype depends only on its kind (`techscore.sources._coerce.DTYPES`).
 
 >>> sources = load_sources("data/world")                        # doctest: +SKIP
->>> sources.financials["revenue"].dtype, sources["enterprises"]["founded"].dtype
+>>> sources.financials["revenue"].dtype, sources["enterprises"]["founded"].dtype    # doctest: +SKIP
 (dtype('float64'), dtype('<M8[ns]'))
 
 `load_sources` trusts the rules it does not check (keys, codes, date order): run `techscore.sources.validate` first
@@ -26,7 +26,7 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
 from techscore.exceptions import SchemaError, ValidationError
-from techscore.sources._coerce import DTYPES, coerce
+from techscore.sources._coerce import EXPECTED, coerce, display
 from techscore.sources._problems import empty_problems, problem_frame, summarize
 from techscore.sources.asof import empty_table
 from techscore.sources.schema import TABLE_NAMES, TABLES
@@ -264,8 +264,6 @@ def load_sources(
 
 def type_problems(raw: RawTable, failed: dict[str, np.ndarray]) -> pd.DataFrame:
     """The problem rows (rule ``type``) of values that could not be typed."""
-    from techscore.sources._coerce import EXPECTED, display
-
     parts = []
     for column, mask in failed.items():
         rows = np.flatnonzero(mask)

@@ -5,7 +5,7 @@ a `ValidationResult`: the problem list, the valid rows typed as `Sources`, the r
 and per-table counts (``input == valid + rejected`` always).
 
 >>> result = validate("data/world")                               # doctest: +SKIP
->>> result.ok, result.counts.loc["loans", ["input", "valid", "rejected"]].tolist()
+>>> result.ok, result.counts.loc["loans", ["input", "valid", "rejected"]].tolist()  # doctest: +SKIP
 (False, [1200, 1198, 2])
 
 Conventions
@@ -38,7 +38,14 @@ from techscore.sources._coerce import display
 from techscore.sources._problems import PROBLEM_COLUMNS, empty_problems, problem_frame
 from techscore.sources.asof import empty_table
 from techscore.sources.industry import is_valid_industry
-from techscore.sources.load import RawTable, Sources, find_table_file, raw_from_frame, read_table_file, type_problems
+from techscore.sources.load import (
+    RawTable,
+    Sources,
+    find_table_file,
+    raw_from_frame,
+    read_table_file,
+    type_problems,
+)
 from techscore.sources.schema import TABLE_NAMES, TABLES
 
 ERROR, WARNING = "error", "warning"
@@ -168,10 +175,13 @@ def validate(
             targets[name] = _KeyIndex.of(check)
         table_problems = check.problems()
         problems.append(table_problems)
-        valid[name] = check.valid_frame()
-        paths[name] = raw.path
         rejects[name] = check.rejects_frame(table_problems)
         counts.append(_count_row(name, raw.file, raw.n_rows, int(check.error.sum()), [table_problems]))
+        paths[name] = raw.path
+        del raw
+        check.raw.data = pa.table({})  # the raw values are no longer needed: free what typed columns do not share
+        valid[name] = check.valid_frame()
+        del check
     problems = [p for p in problems if len(p)]
     all_problems = pd.concat(problems, ignore_index=True) if problems else empty_problems()
     counts_frame = pd.DataFrame(counts).set_index("table")
@@ -577,9 +587,13 @@ class _TableCheck:
 
     # -- outcome ----------------------------------------------------------------------------------------------
     def valid_frame(self) -> pd.DataFrame:
+        """The typed rows without errors; call last, it hands over the typed columns (one column copied at a time)."""
         keep = ~self.error
-        frame = self.typed if keep.all() else self.typed.loc[keep]
-        return frame.reset_index(drop=True)
+        typed, self.typed = self.typed, pd.DataFrame()
+        if keep.all():
+            return typed
+        columns = {name: typed.pop(name)[keep].reset_index(drop=True) for name in list(typed.columns)}
+        return pd.DataFrame(columns, copy=False)
 
     def rejects_frame(self, problems: pd.DataFrame) -> pd.DataFrame:
         """The rejected rows as read, with their 1-based ``row`` and all their error messages as ``reasons``."""

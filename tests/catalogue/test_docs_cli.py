@@ -66,8 +66,11 @@ def test_html_is_self_contained_grouped_and_escaped(root):
     assert page.index('id="group-rd"') < page.index('id="group-ip"') < page.index('id="group-profile"')
 
 
-def test_cli_lists_the_catalogue(root):
-    result = runner.invoke(app, ["features", "--workspace", str(root)], env={"COLUMNS": "200"})
+def test_cli_lists_the_catalogue(root, monkeypatch):
+    from techscore.cli._common import console
+
+    monkeypatch.setattr(console, "_width", 200)  # a wide terminal, whatever runs the test
+    result = runner.invoke(app, ["features", "--workspace", str(root)])
     assert result.exit_code == 0, result.output
     for text in ("rd_intensity", "有效发明专利数", "Province", "ip_rights", "3 features"):
         assert text in result.output

@@ -24,7 +24,7 @@ def test_dataset_command_builds_and_reuses(data_dir, ws, tmp_path):
     assert ds.feature_ids == ["rd_intensity", "fin_leverage"]
     assert doc["rows"] == len(ds.frame) and doc["fingerprint"] == ds.fingerprint
     assert ds.summary["window_months"] == 6
-    again = runner.invoke(app, args, env={"COLUMNS": "200"})
+    again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert "fingerprint " + ds.fingerprint[:12] in again.output
     assert "excluded" in again.output

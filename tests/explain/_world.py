@@ -62,7 +62,7 @@ def make_dataset(n: int = 3000, seed: int = 0) -> LoanDataset:
         "profile_industry_section": pd.Categorical(section, categories=list(SECTIONS)),
     })
     frame = frame.sort_values("issued", kind="stable").reset_index(drop=True)
-    return LoanDataset(frame=frame, features=list(FEATURES), fingerprint="test-world-%d-%d" % (n, seed), name="world")
+    return LoanDataset(frame=frame, features=list(FEATURES), fingerprint=f"test-world-{n}-{seed}", name="world")
 
 
 def train_booster(ds: LoanDataset, *, rounds: int = 120, seed: int = 0):

@@ -48,7 +48,14 @@ def test_sentence_reads_like_the_issue_example():
     (FeatureMeta("rd_intensity", "rd", "研发强度", "R&D intensity", "", "ratio", (), -1), np.nan, 0.046, "median",
      "研发强度：无数据", "R&D intensity: not available"),
     (FeatureMeta("profile_industry_section", "profile", "行业门类", "Industry section", "", "category", (), 0,
-                 kind="categorical"), "C", np.nan, None, "行业门类：C", "Industry section: C"),
+                 kind="categorical"), "C", np.nan, None, "行业门类：C 制造业", "Industry section: C (manufacturing)"),
+    (FeatureMeta("profile_region", "profile", "所在省份", "Province", "", "category", (), 0, kind="categorical"), "44",
+     np.nan, None, "所在省份：广东", "Province: Guangdong (44)"),
+    (FeatureMeta("fin_tax_grade", "finance", "纳税信用等级", "Tax credit grade", "", "grade", (), 1), 4.0, 2.0,
+     "median", "纳税信用等级 C，差于同行业中位数 B", "Tax credit grade: C, worse than the industry median of B"),
+    (FeatureMeta("inno_points_rank", "innovation", "创新积分分位", "Innovation points rank", "", "rank", (), -1), 0.81,
+     0.54, "median", "创新积分分位 第 81 百分位，高于同行业中位数（第 54 百分位）",
+     "Innovation points rank: 81st percentile, above the industry median (54th percentile)"),
 ])
 def test_sentences_have_units_and_direction_words(meta, value, ref, stat, zh, en):
     assert sentence(meta, value, ref, "group", "zh", by="seg_industry", stat=stat) == zh
@@ -186,5 +193,5 @@ def test_categorical_and_flag_reasons_have_no_median_words(explanation, referenc
     reasons = reason_codes(expl.take(range(5)), references, k=2)
     cat = reasons[reasons["code"] == "profile_industry_section"]
     flag = reasons[reasons["code"] == "profile_high_tech"]
-    assert cat["text_zh"].str.match(r"^行业门类：[CIMF]$").all()
+    assert cat["text_zh"].str.match(r"^行业门类：[CIMF] \S+$").all()
     assert flag["text_en"].str.contains(r"High-tech enterprise: (?:yes|no) \(\d+% of industry peers: yes\)").all()

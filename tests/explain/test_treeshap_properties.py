@@ -51,7 +51,7 @@ def problems(draw):
     test = np.concatenate([X[: min(n, 60)], rng.normal(size=(40, n_features)) * 2])
     test[rng.random(test.shape) < 0.15] = np.nan
     test[rng.random(test.shape) < 0.1] = 0.0
-    return booster, test, draw(st.sampled_from([0, 2, 4, 8, 10]))
+    return booster, test, draw(st.sampled_from([None, 0, 2, 4, 8, 10]))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -47,6 +47,7 @@ def model_inputs(world, booster, split):
         champion_metrics={"auc": 0.72, "ks": 0.35, "gini": 0.44, "brier": 0.035},
         challenger_metrics={"auc": 0.69, "ks": 0.31, "gini": 0.38, "brier": 0.036},
         segments=segments, fingerprints={"dataset_fingerprint": world.fingerprint, "catalogue_version": "cat-v1"},
+        top_dependence=3,
     )
 
 

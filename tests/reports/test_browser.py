@@ -1,5 +1,5 @@
-"""Reports in a real browser: headless Chromium opens them with no console error and no missing image, the
-language switch works, nothing overflows, and they print to PDF (one A4 page per firm)."""
+"""The browser tooling: the page check catches what it must, and the firm report prints one A4 page per firm
+(the full reports are opened and printed in test_end_to_end)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,6 @@ def _pages(pdf) -> int:
     return max(counts) if counts else 0
 
 
-@pytest.mark.parametrize("which", ["model", "firm"])
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_reports_open_cleanly_in_chromium(chromium, rendered, which, lang):
-    from techscore.reports.chromium import check_page
-
-    page = check_page(f"{rendered[which]}?lang={lang}", width=800)
-    assert page.loaded, page.errors
-    assert page.errors == [] and page.console_errors == [], (page.errors, page.console)
-    assert page.images > 0 and page.broken_images == []
-    assert page.overflow_px <= 0 and page.overflowing == []
-    assert page.lang == ("zh-CN" if lang == "zh" else "en")
-    assert page.title.startswith("模型验证报告" if (which, lang) == ("model", "zh") else "")
-
-
 def test_page_check_catches_errors_and_missing_images(chromium, tmp_path):
     from techscore.reports.chromium import check_page
 
@@ -44,13 +30,11 @@ def test_page_check_catches_errors_and_missing_images(chromium, tmp_path):
     assert not page.ok
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_reports_print_to_pdf(chromium, rendered, tmp_path, lang):
+def test_firm_report_prints_one_a4_page_per_firm(chromium, rendered, tmp_path):
     from techscore.reports.pdf import to_pdf
 
-    firm_pdf = to_pdf(rendered["firm"], tmp_path / f"firm-{lang}.pdf", lang=lang)
-    model_pdf = to_pdf(rendered["model"], tmp_path / f"model-{lang}.pdf", lang=lang)
-    for pdf in (firm_pdf, model_pdf):
-        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
-    assert _pages(firm_pdf) == 3  # one A4 page per firm
-    assert 2 <= _pages(model_pdf) <= 12
+    pdf = to_pdf(rendered["firm"], tmp_path / "firm-en.pdf", lang="en")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
+    assert _pages(pdf) == 3
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf.read_bytes())
+    assert boxes and all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)  # A4 in points
