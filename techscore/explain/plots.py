@@ -60,7 +60,13 @@ def cjk_font() -> str | None:
                 font_manager.fontManager.addfont(path)
             except (OSError, RuntimeError, ValueError):
                 continue
-    return installed()
+    found = installed()
+    if found is None:
+        import warnings
+
+        warnings.warn("no CJK font found: Chinese labels in plots will not render; install one with "
+                      "scripts/install-system-deps.sh (Debian/Ubuntu: apt-get install fonts-noto-cjk).", stacklevel=2)
+    return found
 
 
 @contextmanager

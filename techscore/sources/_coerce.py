@@ -66,7 +66,7 @@ def coerce(values: pa.ChunkedArray | pa.Array, kind: Kind) -> tuple[pd.Series, n
 
 def text(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Values as text: trimmed of surrounding white space, an empty string made missing."""
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+    if not _is_text(values):
         values = _display(values)
     if not len(values):
         return values
@@ -93,7 +93,7 @@ def _display(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
             values = pc.local_timestamp(values)
         shown = pc.strftime(values.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%dT%H:%M:%S")
         return pc.replace_substring_regex(shown, "T00:00:00$", "")
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+    if _is_text(values):
         return values
     return values.cast(pa.string())
 
@@ -113,8 +113,8 @@ def _is_text(values: pa.ChunkedArray) -> bool:
 
 def _floats(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Float64 values (NaN where missing) and the mask of present values that are not finite numbers."""
-    present = values.is_valid().to_numpy(zero_copy_only=False)
     if _numeric(values):
+        present = values.is_valid().to_numpy(zero_copy_only=False)
         out = values.cast(pa.float64())
     else:
         values = text(values)
