@@ -26,7 +26,7 @@ early_stopping_rounds = 25
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
     """A small synthetic world trained with MLflow tracking and the SHAP-summary callback."""
     from techscore.explain.summary import explain_callback
