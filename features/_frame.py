@@ -94,7 +94,9 @@ def months_before(as_of: pd.Timestamp, months: int) -> float:
 
 
 def _pick(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    return values if rows is None else values[rows]
+    if rows is None or (rows.dtype == bool and rows.all()):
+        return values
+    return values[rows]
 
 
 def floats(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ from techscore.catalogue import feature, node
 from techscore.sources.schema import INNOVATION_INDICATORS
 
 from ._config import INNOVATION, STAGES, TECH_SME, InnovationSpec, StageRule, TechSmeSpec, band_points
-from ._frame import first_label, floats, latest_mask, positions, ratio, scatter, series, through
+from ._frame import floats, latest_mask, positions, ratio, scatter, series, take, through
 
 # -- innovation points: pure scoring --------------------------------------------------------------------------
 
@@ -59,16 +59,32 @@ def percentile_ranks(values: np.ndarray, cohort: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         return percentile_ranks(values[:, None], cohort).ravel()
-    out = np.ones_like(values)
     codes = pd.factorize(np.asarray(cohort))[0]
-    order = np.argsort(codes, kind="stable")
-    for rows in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
-        if len(rows) > 1:
-            block = values[rows]
-            for j in range(values.shape[1]):
-                out[rows, j] = _mean_ranks(np.where(np.isnan(block[:, j]), -np.inf, block[:, j])) / (len(rows) - 1.0)
-    out[np.isnan(values)] = 0.0
+    order = np.argsort(codes, kind="stable")  # cohorts become contiguous slices
+    bounds = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1, len(codes)]
+    cohorts = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > 1]
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        column = values[order, j]
+        missing = np.isnan(column)
+        key = np.where(missing, -np.inf, column)
+        pct = np.ones(len(column))
+        for a, b in cohorts:
+            pct[a:b] = _mean_ranks(key[a:b]) / (b - a - 1.0)
+        pct[missing] = 0.0
+        out[order, j] = pct
     return out
+
+
+STAGE_CODE = {s: i for i, s in enumerate(STAGES)}
+
+
+def stage_codes(age: np.ndarray, revenue: np.ndarray, rule: StageRule = INNOVATION.stage_rule) -> np.ndarray:
+    """Index into STAGES of each firm's stage: start-up, then stable, else growth (NaN inputs fail their tests)."""
+    age, revenue = np.asarray(age, dtype=float), np.asarray(revenue, dtype=float)
+    startup = (age < rule.startup_max_age) | (revenue < rule.startup_max_revenue)
+    stable = (revenue >= rule.stable_min_revenue) | (age >= rule.stable_min_age)
+    return np.select([startup, stable], [STAGE_CODE["start-up"], STAGE_CODE["stable"]], STAGE_CODE["growth"])
 
 
 def innovation_stage(age: np.ndarray, revenue: np.ndarray, rule: StageRule = INNOVATION.stage_rule) -> np.ndarray:
@@ -77,10 +93,18 @@ def innovation_stage(age: np.ndarray, revenue: np.ndarray, rule: StageRule = INN
     >>> innovation_stage(np.array([1, 12, 5]), np.array([50e6, 20e6, 20e6])).tolist()
     ['start-up', 'stable', 'growth']
     """
-    age, revenue = np.asarray(age, dtype=float), np.asarray(revenue, dtype=float)
-    startup = (age < rule.startup_max_age) | (revenue < rule.startup_max_revenue)
-    stable = (revenue >= rule.stable_min_revenue) | (age >= rule.stable_min_age)
-    return first_label([startup, stable], ("start-up", "stable", "growth"))
+    return np.array(STAGES, dtype=object)[stage_codes(age, revenue, rule)]
+
+
+def _score(values: np.ndarray, year: np.ndarray, stage: np.ndarray, spec: InnovationSpec) -> np.ndarray:
+    """Columns points, rank, tier for rows with indicator `values` (n x k, spec order), `year`, `stage` codes."""
+    cohort = np.asarray(year, dtype=np.float64) * len(STAGES) + stage
+    weights = np.vstack([spec.weights(s) for s in STAGES])  # stage x indicator
+    points = np.take_along_axis(percentile_ranks(values, cohort) @ weights.T, stage[:, None], axis=1).ravel()
+    rank = percentile_ranks(points, cohort)
+    tiers = sorted(spec.tiers.min_rank.items(), key=lambda t: -t[1])
+    tier = np.select([rank >= lo for _, lo in tiers], [float(t) for t, _ in tiers], 0.0)
+    return np.column_stack([points, rank, tier])
 
 
 def innovation_points_from_indicators(frame: pd.DataFrame, spec: InnovationSpec = INNOVATION) -> pd.DataFrame:
@@ -104,15 +128,10 @@ def innovation_points_from_indicators(frame: pd.DataFrame, spec: InnovationSpec 
     if (stage < 0).any():
         bad = frame["stage"][stage < 0].unique()[:5].tolist()
         raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {bad}")
-    cohort = floats(frame, "year") * len(STAGES) + stage
-    values = np.column_stack([floats(frame, i) for i in spec.indicator_ids])
-    pct = percentile_ranks(values, cohort)
-    weights = np.vstack([spec.weights(s) for s in STAGES])[stage]
-    points = (pct * weights).sum(axis=1)
-    rank = percentile_ranks(points, cohort)
-    tiers = sorted(spec.tiers.min_rank.items(), key=lambda t: -t[1])
-    tier = np.select([rank >= lo for _, lo in tiers], [float(t) for t, _ in tiers], 0.0)
-    return pd.DataFrame({"points": points, "rank": rank, "tier": tier}, index=frame.index)
+    values = np.column_stack([floats(frame, i) for i in spec.indicator_ids]) if len(frame) else np.empty(
+        (0, len(spec.indicator_ids)))
+    scored = _score(values, floats(frame, "year"), stage, spec)
+    return pd.DataFrame(scored, index=frame.index, columns=["points", "rank", "tier"])
 
 
 # -- tech-SME evaluation: pure scoring ------------------------------------------------------------------------
@@ -184,33 +203,39 @@ def inno_latest(innovation_indicators: pd.DataFrame, ind_ent_pos: np.ndarray, en
                          for c in columns}, index=firms)
 
 
+def _firm_year_key(ent: np.ndarray, year: np.ndarray) -> pd.Index:
+    return pd.Index(ent.astype(np.int64) * 10_000 + np.asarray(year).astype(np.int64))
+
+
 @node
 def inno_scored(innovation_indicators: pd.DataFrame, ind_ent_pos: np.ndarray, enterprises: pd.DataFrame,
                 financials: pd.DataFrame, fin_ent_pos: np.ndarray, inno_latest: pd.DataFrame,
                 firm_ent_pos: np.ndarray, firms: pd.Index) -> pd.DataFrame:
-    """`points`, `rank`, `tier` and `stage` of each firm's latest indicator year, ranked in the platform cohort."""
-    scores = np.full((len(firms), 3), np.nan)
-    stage = np.full(len(firms), None, dtype=object)
+    """`points`, `rank`, `tier` and `stage` of each firm's latest indicator year, ranked in the platform cohort
+    (every registered firm reporting that year, in the same stage)."""
     firm_year = inno_latest["year"].to_numpy()
-    ind_year, fin_year = floats(innovation_indicators, "year"), floats(financials, "year")
+    ind_year = floats(innovation_indicators, "year")
+    rows = np.flatnonzero(np.isin(ind_year, np.unique(firm_year[~np.isnan(firm_year)])) & (ind_ent_pos >= 0))
+    key = _firm_year_key(ind_ent_pos[rows], ind_year[rows])
+    rows, key = rows[~key.duplicated(keep="last")], key[~key.duplicated(keep="last")]
+    ent, year = ind_ent_pos[rows], ind_year[rows]
+    # Stage inputs for (firm, year): revenue of that fiscal year, age = year - year founded.
+    fin_rows = np.flatnonzero(fin_ent_pos >= 0)
+    fin_key = _firm_year_key(fin_ent_pos[fin_rows], floats(financials, "year", fin_rows))
+    fin_rows = fin_rows[~fin_key.duplicated(keep="last")]
+    fin_key = fin_key[~fin_key.duplicated(keep="last")]
+    revenue = take(floats(financials, "revenue", fin_rows), fin_key.get_indexer(key))
     founded = enterprises["founded"].dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
-    revenue = floats(financials, "revenue")
-    for year in np.unique(firm_year[~np.isnan(firm_year)]):
-        rows = np.flatnonzero((ind_year == year) & (ind_ent_pos >= 0))
-        ent = ind_ent_pos[rows]
-        in_year = (fin_year == year) & (fin_ent_pos >= 0)
-        revenue_y = scatter(fin_ent_pos[in_year], revenue[in_year], len(enterprises))[ent]
-        cohort_stage = innovation_stage(year - founded[ent], revenue_y)
-        cohort = pd.DataFrame({c: floats(innovation_indicators, c, rows) for c in ("year", *INNOVATION.indicator_ids)})
-        cohort["stage"] = cohort_stage
-        scored = innovation_points_from_indicators(cohort, INNOVATION).to_numpy()
-        row_of_ent = np.full(len(enterprises), -1)
-        row_of_ent[ent] = np.arange(len(rows))
-        mine = np.flatnonzero(firm_year == year)
-        at = row_of_ent[firm_ent_pos[mine]]
-        scores[mine] = scored[at]
-        stage[mine] = cohort_stage[at]
-    return pd.DataFrame(scores, index=firms, columns=["points", "rank", "tier"]).assign(stage=stage)
+    stage = stage_codes(year - founded[ent], revenue, INNOVATION.stage_rule)
+    values = np.column_stack([floats(innovation_indicators, c, rows) for c in INNOVATION.indicator_ids])
+    # One extra row, all missing, for the firms without a known indicator year.
+    scored = np.vstack([_score(values, year, stage, INNOVATION), np.full((1, 3), np.nan)])
+    stage = np.r_[stage, len(STAGES)]
+    known = (firm_ent_pos >= 0) & ~np.isnan(firm_year)
+    row = np.full(len(firms), len(rows))
+    row[known] = key.get_indexer(_firm_year_key(firm_ent_pos[known], firm_year[known]))
+    out = pd.DataFrame(scored[row], index=firms, columns=["points", "rank", "tier"])
+    return out.assign(stage=np.array([*STAGES, None], dtype=object)[stage[row]])
 
 
 @node

@@ -71,9 +71,21 @@ def _legal_expiry(filed: np.ndarray, kind: np.ndarray, as_of: pd.Timestamp) -> n
     term = np.zeros(len(kind), dtype=np.int64)
     for name, years in TERM_YEARS.items():
         term[kind == KIND[name]] = years
-    short_design = (kind == KIND["design"]) & (filed < np.datetime64(DESIGN_15_YEARS_FROM))
-    term[short_design] = 10
-    return np.where(term > 0, days(add_years(filed, term), as_of), np.nan)
+    term[(kind == KIND["design"]) & (filed < np.datetime64(DESIGN_15_YEARS_FROM))] = 10
+    rows = np.flatnonzero((term > 0) & ~np.isnat(filed))
+    out = np.full(len(kind), np.nan)
+    if len(rows) == 0:
+        return out
+    # Filing days span a few thousand distinct dates: compute each anniversary once, then look it up.
+    day = filed[rows].astype("datetime64[D]").astype(np.int64)
+    first = day.min()
+    grid = np.arange(first, day.max() + 1).astype("datetime64[D]")
+    term = term[rows]
+    for years in np.unique(term):
+        mine = term == years
+        ends = days(add_years(grid, np.full(len(grid), years)), as_of)
+        out[rows[mine]] = ends[day[mine] - first]
+    return out
 
 
 @node

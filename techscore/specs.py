@@ -81,8 +81,9 @@ class LearnerSpec(_Spec):
     refit: bool = False
     """After early stopping, refit on train + validation with the best number of rounds scaled by the data
     growth (the calibrator stays the one fitted on validation)."""
-    num_threads: Annotated[int, Field(ge=1)] = 2
-    """Fixed so that the same spec and seed give the same model bytes."""
+    num_threads: Annotated[int, Field(ge=1)] = 1
+    """Fixed so that the same spec and seed give the same model bytes. One by default: LightGBM's threads slow
+    down badly when other processes (parallel test workers, other jobs) compete for the cores."""
     histogram: Literal["col_wise", "row_wise"] = "col_wise"
     """Histogram layout, forced (LightGBM's automatic choice is timed and so not reproducible)."""
     extra: dict[str, Scalar] = Field(default_factory=dict)
@@ -172,6 +173,10 @@ class DataSpec(_Spec):
     tabular: str | None = None
     target: str | None = None
     id_column: str | None = None
+    date_column: str | None = None
+    """Tabular data: a date column kept out of the features (parsed as dates), for an out-of-time split."""
+    segment_columns: list[str] = Field(default_factory=list)
+    """Tabular data: columns kept out of the features and used only to break metrics down."""
     directions: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     """Tabular data: declared risk direction of named columns (others: none)."""
     sample: Fraction | None = None
@@ -188,14 +193,16 @@ class DataSpec(_Spec):
 
 class SplitSpec(_Spec):
     """Out-of-time (`train_before` = A, `test_from` = B: train < A <= validation < B <= test) or `cv` stratified
-    folds (for data without dates), each fold's training part holding out `valid_fraction` for early stopping
-    and calibration."""
+    folds (for data without dates). In each cv fold, early stopping and calibration use `inner_folds` inner
+    folds of the training part (then one booster is refit on all of it); `inner_folds = 0` holds out
+    `valid_fraction` of it instead."""
 
     train_before: dt.date | None = None
     test_from: dt.date | None = None
     date_column: str = "issued"
     cv: Annotated[int, Field(ge=2, le=50)] | None = None
     valid_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    inner_folds: Annotated[int, Field(ge=0, le=20)] = 5
     seed: int = 0
 
     @model_validator(mode="after")
@@ -209,6 +216,8 @@ class SplitSpec(_Spec):
             raise ValueError("an out-of-time split needs both train_before and test_from")
         if oot and self.test_from <= self.train_before:  # type: ignore[operator]
             raise ValueError(f"test_from ({self.test_from}) must come after train_before ({self.train_before})")
+        if self.inner_folds == 1:
+            raise ValueError("inner_folds must be 0 (a hold-out of valid_fraction) or at least 2")
         return self
 
     @property

@@ -10,39 +10,59 @@ from typing import Annotated
 import typer
 
 from techscore.cli._common import JsonFlag, TrackingUri, cli_errors, console
+from techscore.cli.dataset import Workspace, read_firms
 
 
 def register(app: typer.Typer) -> None:
     @app.command("score")
     def score(
-        model: Annotated[str, typer.Option("--model", help="MLflow model URI (models:/name@champion, runs:/...) or a local model folder.")],
-        input: Annotated[Path, typer.Option("--input", help="Feature table (.parquet/.csv) or a folder of raw tables (with --as-of).")],
+        model: Annotated[str, typer.Option(
+            "--model", help="MLflow model URI (models:/name@champion, runs:/<id>/<path>) or a local model folder.")],
+        input: Annotated[Path, typer.Option(
+            "--input", help="Feature table (.parquet, folder of parts, .csv) or a folder of raw tables (with --as-of).")],
         output: Annotated[Path, typer.Option("--output", help="Scores file (.parquet or .csv).")],
-        rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows with reasons (default: beside the output).")] = None,
-        reasons: Annotated[int, typer.Option("--reasons", min=0, help="Reason codes per firm.")] = 5,
-        as_of: Annotated[str | None, typer.Option("--as-of", help="With raw tables: the date features are computed as of.")] = None,
-        firms: Annotated[Path | None, typer.Option("--firms", help="With raw tables: file of uscc codes to score (default: all firms).")] = None,
-        chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk (bounds memory).")] = 100_000,
-        keep: Annotated[list[str] | None, typer.Option("--keep", help="Input column to copy to the output (repeatable).")] = None,
+        rejects: Annotated[Path | None, typer.Option(
+            "--rejects", help="Rejected rows with their reason (default: <output>.rejects.<ext> beside it).")] = None,
+        reasons: Annotated[int, typer.Option("--reasons", min=0, help="Reason codes per firm (0: none).")] = 5,
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help="With raw tables: the date features are computed as of.")] = None,
+        firms: Annotated[Path | None, typer.Option(
+            "--firms", help="With raw tables: firms to score (text, CSV or Parquet with uscc; default all).")] = None,
+        chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk (bounds memory).")] = 50_000,
+        keep: Annotated[list[str] | None, typer.Option(
+            "--keep", help="Input column copied to the scores (repeatable).")] = None,
+        skip_catalogue_check: Annotated[bool, typer.Option(
+            "--skip-catalogue-check", help="Score a feature table computed with another catalogue version.")] = False,
+        workspace: Workspace = None,
         tracking_uri: TrackingUri = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Score firms: PD, score, grade and top reason codes; every row is scored or rejected with its reason."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from techscore.exceptions import ScoringError
         from techscore.model.pdmodel import PDModel
-        from techscore.scoring import score_file
-        from techscore.scoring.stream import count_rows
+        from techscore.scoring import open_input, score_file
+        from techscore.scoring.raw import AS_OF_COLUMN, featurize_table, is_raw_folder
 
-        with cli_errors(), tempfile.TemporaryDirectory() as tmp:
+        with cli_errors(), tempfile.TemporaryDirectory(prefix="techscore-score-") as tmp:
             pd_model = PDModel.from_mlflow(model, tracking_uri=tracking_uri)
-            table = input
-            if input.is_dir() and any((input / f"enterprises.{ext}").exists() for ext in ("parquet", "csv")):
-                table = _featurize_raw(input, as_of, firms, pd_model, Path(tmp))
-            total = count_rows(table)
+            table, kept = input, list(keep or [])
+            if is_raw_folder(input):
+                if not as_of:
+                    raise ScoringError(f"{input}: raw tables need --as-of, the date the features are computed as of.")
+                codes = read_firms(firms) if firms is not None else None
+                with console.status("computing features from raw tables", spinner="dots"):
+                    table = featurize_table(input, as_of, pd_model, Path(tmp) / "features.parquet", firms=codes,
+                                            workspace=workspace)
+                kept = [AS_OF_COLUMN, *[k for k in kept if k != AS_OF_COLUMN]]
+            elif as_of or firms:
+                raise ScoringError(f"{input}: --as-of and --firms apply to a folder of raw tables; "
+                                   "a feature table is scored as it is.")
+            total = open_input(table).rows
             columns = [TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("{task.fields[rate]}")]
-            with Progress(*columns, console=console, transient=as_json, disable=as_json) as bar:
+            with Progress(*columns, console=console, transient=True, disable=as_json) as bar:
                 task = bar.add_task("score", total=total, rate="")
 
                 def advance(n: int) -> None:
@@ -50,30 +70,14 @@ def register(app: typer.Typer) -> None:
                     elapsed = bar.tasks[task].elapsed or 1e-9
                     bar.update(task, rate=f"{bar.tasks[task].completed / elapsed:,.0f} rows/s")
 
-                summary = score_file(pd_model, table, output, rejects=rejects, reasons=reasons,
-                                     chunk_rows=chunk_rows, keep=tuple(keep or ()), progress=advance)
+                summary = score_file(pd_model, table, output, rejects=rejects, reasons=reasons, chunk_rows=chunk_rows,
+                                     keep=tuple(kept), check_catalogue=not skip_catalogue_check, progress=advance)
+                seconds = bar.tasks[task].elapsed or 0.0
             if as_json:
-                console.print_json(json.dumps(summary.as_dict()))
-            else:
-                console.print(f"input {summary.input:,} = scored {summary.scored:,} + rejected {summary.rejected:,}")
-                console.print(f"scores: {summary.output}\nrejects: {summary.rejects}")
-
-
-def _featurize_raw(folder: Path, as_of: str | None, firms: Path | None, model, tmp: Path) -> Path:
-    """Compute the model's features as of a date from raw tables, into a Parquet feature table."""
-    import pandas as pd
-
-    from techscore.dataset.build import featurize
-    from techscore.exceptions import ScoringError
-
-    if not as_of:
-        raise ScoringError(f"{folder}: raw tables need --as-of, the date the features are computed as of.")
-    codes = None
-    if firms is not None:
-        codes = [line.strip() for line in firms.read_text(encoding="utf-8").splitlines() if line.strip() and line.strip() != "uscc"]
-    frame = featurize(folder, codes, pd.Timestamp(as_of), ids=model.feature_ids)
-    frame = frame.reset_index()
-    frame.insert(1, "as_of", pd.Timestamp(as_of).date().isoformat())
-    path = tmp / "features.parquet"
-    frame.to_parquet(path, index=False)
-    return path
+                typer.echo(json.dumps({**summary.as_dict(), "seconds": round(seconds, 3)}))
+                return
+            rate = f" in {seconds:,.1f} s ({summary.input / seconds:,.0f} rows/s)" if seconds > 0 else ""
+            console.print(f"input {summary.input:,} = scored {summary.scored:,} + rejected {summary.rejected:,}{rate}")
+            if summary.rejected_by:
+                console.print("rejected: " + ", ".join(f"{k} {v:,}" for k, v in summary.rejected_by.items()))
+            console.print(f"scores: {summary.output}\nrejects: {summary.rejects}", soft_wrap=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +118,8 @@ def load_tabular(
     *,
     target: str,
     id_column: str | None = None,
+    date_column: str | None = None,
+    segment_columns: Sequence[str] = (),
     directions: Mapping[str, int] | None = None,
     sample: float | None = None,
     seed: int = 0,
@@ -130,6 +132,8 @@ def load_tabular(
     path : ARFF, CSV or Parquet file, one row per observation.
     target : label column (0/1; 1 = default).
     id_column : column identifying rows (becomes the index; default: row number).
+    date_column : a date column kept (parsed, under its own name) but not a feature: for out-of-time splits.
+    segment_columns : columns kept as they are but not features: for metrics by segment.
     directions : declared risk direction (+1, -1, 0) by column name or feature id; undeclared columns get 0.
     sample : keep a stratified random share of rows (quick checks), drawn with `seed`.
     """
@@ -144,7 +148,11 @@ def load_tabular(
         if id_column not in table.columns:
             raise SchemaError(f"{path}: id column '{id_column}' not found.")
         index = pd.Index(table[id_column].astype("string"), name=id_column)
-    columns = [c for c in table.columns if c not in (target, id_column)]
+    kept = [c for c in (date_column, *segment_columns) if c is not None]
+    absent = [c for c in kept if c not in table.columns]
+    if absent:
+        raise SchemaError(f"{path}: column{'s' if len(absent) > 1 else ''} {', '.join(absent)} not found.")
+    columns = [c for c in table.columns if c not in (target, id_column, *kept)]
     directions = dict(directions or {})
     unknown = set(directions) - set(map(str, columns)) - {feature_id(i) for i in range(len(columns))}
     if unknown:
@@ -170,10 +178,18 @@ def load_tabular(
     for f in features:  # to_numpy dropped the category dtype
         if f.kind == "categorical":
             frame[f.id] = pd.Categorical(frame[f.id], categories=list(f.categories))
+    if date_column is not None:
+        try:
+            frame.insert(0, date_column, pd.to_datetime(table[date_column]).to_numpy())
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"{path}: date column '{date_column}' holds a value that is not a date ({exc}).") from exc
+    for i, c in enumerate(segment_columns):
+        frame.insert(i + (date_column is not None), c, table[c].astype("string").to_numpy())
     if sample is not None:
         frame = frame.iloc[stratified_sample(frame[LABEL].to_numpy(), sample, seed)]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    options = {"target": target, "id_column": id_column, "directions": directions, "sample": sample,
+    options = {"target": target, "id_column": id_column, "date_column": date_column,
+               "segment_columns": list(segment_columns), "directions": directions, "sample": sample,
                "seed": seed if sample is not None else None}
     summary = {
         "rows": len(frame), "bad_rate": float(frame[LABEL].mean()) if len(frame) else None,

@@ -77,14 +77,14 @@ def leaf_phi(z, agree, d, w, poly, out):
             out[k] = neg
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def build_tables(
     n_blocks, blk_p, blk_m, blk_q, blk_tab_off, bl_off, bl_v, bl_d, bl_z_off, bl_z, bl_pos,
     bl_path_off, bl_path_j, bl_path_bit, bl_path_dir, weights, table,
 ):
     """Fill every block's table: entry (P << m | decisions) holds the summed contributions of its leaves."""
     maxd = weights.shape[1]
-    for b in prange(n_blocks):
+    for b in range(n_blocks):
         p = blk_p[b]
         m = blk_m[b]
         q = blk_q[b]
@@ -140,117 +140,135 @@ def shap_kernel(
     blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
     fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
 ):
-    """SHAP values of every row of X (n, F) into out (n, F), added to what out holds."""
-    n, n_feat = X.shape
+    """SHAP values of every row of X (n, F) into out (n, F), added to what out holds; chunks in parallel."""
+    n = X.shape[0]
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
         r0 = c * chunk
-        nr = min(chunk, n - r0)
-        xt = np.empty((n_feat, nr), np.float64)
-        for i in range(nr):
-            for f in range(n_feat):
-                xt[f, i] = X[r0 + i, f]
-        acc = np.zeros((n_feat, nr), np.float64)
-        dec = np.empty((max(max_internal, 1), nr), np.int32)
-        mask = np.zeros((max_nodes, nr), np.int32)
-        idx = np.empty(nr, np.int64)
-        agree = np.empty(maxd, np.uint8)
-        poly = np.empty(maxd + 1, np.float64)
-        tmp = np.empty(maxd, np.float64)
-        memo = np.empty((1 << MEMO_BITS) * MEMO_BITS, np.float64)
-        stamp = np.full(1 << MEMO_BITS, -1, np.int64)
-        stamp_now = 0
-        for t in range(n_trees):
-            o = node_off[t]
-            ni = n_internal[t]
-            # 1. decisions at every internal node
-            for nd in range(ni):
-                g = o + nd
-                xs = xt[feat[g]]
+        _shap_chunk(
+            X, out, r0, min(chunk, n - r0), n_trees, max_internal, max_nodes, maxd,
+            node_off, n_internal, block_off, fb_off,
+            feat, thr, kind, nan_right, default_right, cat_start, cat_len, cat_bits, left, right, bit, prop,
+            blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
+            fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
+        )
+
+
+@njit(cache=True)
+def _shap_chunk(
+    X, out, r0, nr, n_trees, max_internal, max_nodes, maxd,
+    node_off, n_internal, block_off, fb_off,
+    feat, thr, kind, nan_right, default_right, cat_start, cat_len, cat_bits, left, right, bit, prop,
+    blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
+    fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
+):
+    """Rows r0 .. r0 + nr: loops over trees, then nodes or blocks, then the chunk's rows."""
+    n_feat = X.shape[1]
+    xt = np.empty((n_feat, nr), np.float64)
+    for i in range(nr):
+        for f in range(n_feat):
+            xt[f, i] = X[r0 + i, f]
+    acc = np.zeros((n_feat, nr), np.float64)
+    dec = np.empty((max(max_internal, 1), nr), np.int32)
+    mask = np.zeros((max_nodes, nr), np.int32)
+    idx = np.empty(nr, np.int64)
+    agree = np.empty(maxd, np.uint8)
+    poly = np.empty(maxd + 1, np.float64)
+    tmp = np.empty(maxd, np.float64)
+    memo = np.empty((1 << MEMO_BITS) * MEMO_BITS, np.float64)
+    stamp = np.full(1 << MEMO_BITS, -1, np.int64)
+    stamp_now = 0
+    for t in range(n_trees):
+        o = node_off[t]
+        ni = n_internal[t]
+        # 1. decisions at every internal node
+        for nd in range(ni):
+            g = o + nd
+            xs = xt[feat[g]]
+            ds = dec[nd]
+            k = kind[g]
+            th = thr[g]
+            if k == KIND_NUMERIC:
+                nrt = nan_right[g]
+                for i in range(nr):
+                    x = xs[i]
+                    ds[i] = np.int32(x > th) | (nrt & np.int32(x != x))
+            else:
+                nrt = nan_right[g]
+                drt = default_right[g]
+                cs = cat_start[g]
+                cl = cat_len[g]
+                for i in range(nr):
+                    ds[i] = _goes_right(xs[i], k, th, nrt, drt, cat_bits, cs, cl)
+        # 2. disagreement masks down to the block roots
+        for nd in range(ni):
+            g = o + nd
+            if prop[g]:
+                b = bit[g]
+                lc = left[g]
+                rc = right[g]
+                mp = mask[nd]
                 ds = dec[nd]
-                k = kind[g]
-                th = thr[g]
-                if k == KIND_NUMERIC:
-                    nrt = nan_right[g]
-                    for i in range(nr):
-                        x = xs[i]
-                        ds[i] = np.int32(x > th) | (nrt & np.int32(x != x))
-                else:
-                    nrt = nan_right[g]
-                    drt = default_right[g]
-                    cs = cat_start[g]
-                    cl = cat_len[g]
-                    for i in range(nr):
-                        ds[i] = _goes_right(xs[i], k, th, nrt, drt, cat_bits, cs, cl)
-            # 2. disagreement masks down to the block roots
-            for nd in range(ni):
-                g = o + nd
-                if prop[g]:
-                    b = bit[g]
-                    lc = left[g]
-                    rc = right[g]
-                    mp = mask[nd]
-                    ds = dec[nd]
-                    ml = mask[lc]
-                    mr = mask[rc]
-                    for i in range(nr):
-                        mm = mp[i]
-                        dd = ds[i]
-                        ml[i] = mm | (dd << b)
-                        mr[i] = mm | ((1 - dd) << b)
-            # 3. blocks: one table row per row, q additions
-            for bk in range(block_off[t], block_off[t + 1]):
-                mr = mask[blk_root[bk]]
+                ml = mask[lc]
+                mr = mask[rc]
                 for i in range(nr):
-                    idx[i] = mr[i]
-                for j in range(blk_node_off[bk], blk_node_off[bk + 1]):
-                    ds = dec[blk_nodes[j]]
-                    for i in range(nr):
-                        idx[i] = (idx[i] << 1) | ds[i]
-                q = blk_q[bk]
-                t0 = blk_tab_off[bk]
-                fo = blk_feat_off[bk]
-                for kk in range(q):
-                    a = acc[blk_feat[fo + kk]]
-                    base = t0 + kk
-                    for i in range(nr):
-                        a[i] += table[base + idx[i] * q]
-            # 4. leaves too deep for a table, exactly per row; rows of a chunk that agree with the leaf's
-            # path in the same way share one computation (memo keyed by the disagreement mask)
-            for lf in range(fb_off[t], fb_off[t + 1]):
-                d = fb_d[lf]
-                zo = fb_z_off[lf]
-                v = fb_v[lf]
-                if d <= MEMO_BITS:
-                    stamp_now += 1
-                    for i in range(nr):
-                        dmask = 0
-                        for e in range(fb_path_off[lf], fb_path_off[lf + 1]):
-                            if dec[fb_path_node[e], i] != fb_path_dir[e]:
-                                dmask |= 1 << fb_path_bit[e]
-                        base = dmask * d
-                        if stamp[dmask] != stamp_now:
-                            stamp[dmask] = stamp_now
-                            for k in range(d):
-                                agree[k] = 1 - ((dmask >> k) & 1)
-                            leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
-                            for k in range(d):
-                                memo[base + k] = v * tmp[k]
-                        for k in range(d):
-                            acc[fb_feat[zo + k], i] += memo[base + k]
-                    continue
+                    mm = mp[i]
+                    dd = ds[i]
+                    ml[i] = mm | (dd << b)
+                    mr[i] = mm | ((1 - dd) << b)
+        # 3. blocks: one table row per row, q additions
+        for bk in range(block_off[t], block_off[t + 1]):
+            mr = mask[blk_root[bk]]
+            for i in range(nr):
+                idx[i] = mr[i]
+            for j in range(blk_node_off[bk], blk_node_off[bk + 1]):
+                ds = dec[blk_nodes[j]]
                 for i in range(nr):
-                    for k in range(d):
-                        agree[k] = 1
+                    idx[i] = (idx[i] << 1) | ds[i]
+            q = blk_q[bk]
+            t0 = blk_tab_off[bk]
+            fo = blk_feat_off[bk]
+            for kk in range(q):
+                a = acc[blk_feat[fo + kk]]
+                base = t0 + kk
+                for i in range(nr):
+                    a[i] += table[base + idx[i] * q]
+        # 4. leaves too deep for a table, exactly per row; rows of a chunk that agree with the leaf's
+        # path in the same way share one computation (memo keyed by the disagreement mask)
+        for lf in range(fb_off[t], fb_off[t + 1]):
+            d = fb_d[lf]
+            zo = fb_z_off[lf]
+            v = fb_v[lf]
+            if d <= MEMO_BITS:
+                stamp_now += 1
+                for i in range(nr):
+                    dmask = 0
                     for e in range(fb_path_off[lf], fb_path_off[lf + 1]):
                         if dec[fb_path_node[e], i] != fb_path_dir[e]:
-                            agree[fb_path_bit[e]] = 0
-                    leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
+                            dmask |= 1 << fb_path_bit[e]
+                    base = dmask * d
+                    if stamp[dmask] != stamp_now:
+                        stamp[dmask] = stamp_now
+                        for k in range(d):
+                            agree[k] = 1 - ((dmask >> k) & 1)
+                        leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
+                        for k in range(d):
+                            memo[base + k] = v * tmp[k]
                     for k in range(d):
-                        acc[fb_feat[zo + k], i] += v * tmp[k]
-        for i in range(nr):
-            for f in range(n_feat):
-                out[r0 + i, f] += acc[f, i]
+                        acc[fb_feat[zo + k], i] += memo[base + k]
+                continue
+            for i in range(nr):
+                for k in range(d):
+                    agree[k] = 1
+                for e in range(fb_path_off[lf], fb_path_off[lf + 1]):
+                    if dec[fb_path_node[e], i] != fb_path_dir[e]:
+                        agree[fb_path_bit[e]] = 0
+                leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
+                for k in range(d):
+                    acc[fb_feat[zo + k], i] += v * tmp[k]
+    for i in range(nr):
+        for f in range(n_feat):
+            out[r0 + i, f] += acc[f, i]
 
 
 @njit(parallel=True, cache=True)

@@ -290,7 +290,8 @@ def waterfall(
     labels, deltas = [], []
     for j in shown:
         v = explanation.data.iloc[row, j]
-        labels.append(f"{_short(feature_name(metas[j], lang), 18 if lang == 'zh' else 32)} = {format_value(v, metas[j], lang)}")
+        name = _short(feature_name(metas[j], lang), 16 if lang == "zh" else 30)
+        labels.append(f"{name} = {_short(format_value(v, metas[j], lang), 12 if lang == 'zh' else 20)}")
         deltas.append(float(values[j]))
     if len(rest):
         labels.append(_t("others", lang, n=len(rest)))

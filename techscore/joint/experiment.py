@@ -18,9 +18,11 @@ For a spec (`techscore.joint.spec`) with banks B1..Bk and variants among ``own``
 4. every variant is scored on each bank's test loans and measured with the training pipeline's evaluation
    (`techscore.model.train.evaluate_predictions`: AUC, Gini, KS, Brier, log loss, lift, calibration by grade,
    segments, score PSI against the bank's training loans);
-5. the bank's cut-off (`techscore.joint.compare`) is set on its *validation* loans' PDs, from its NPL rule or
-   target approval rate, and applied unchanged to its test loans: approval rate, observed and expected bad rate
-   of the approved;
+5. the bank's cut-off (`techscore.joint.compare`) is what the policy's cut-off tool gives on the bank's test
+   applicants: each variant's own PDs choose the threshold (NPL rule: the expected bad rate, the mean PD of the
+   approved, stays within the bank's NPL ratio plus its tolerance; or a target approval rate), no outcome is
+   used; the outcomes then show what that approval delivered (approval rate, observed bad rate of the approved;
+   a model whose PDs are too low approves more and misses its promised bad rate);
 6. a paired, stratified bootstrap of the bank's test loans gives intervals of each AUC and of each
    comparison's AUC difference (e.g. ``pooled - own``: what the bank gains from pooling).
 
@@ -330,13 +332,10 @@ def _evaluate(o: Outcome, spec: JointSpec, mspec: ModelSpec, frame: pd.DataFrame
         y[test], o.pd["test"], scaling=mspec.scaling, master_scale=mspec.master_scale, frame=frame.iloc[test],
         segments=segments, min_rows=spec.min_segment_rows, reference_pd=o.pd.get("train"))
     bank = spec.banks[o.bank]
-    basis = o.pd.get("valid")
-    if basis is None or len(basis) == 0:
-        o.note = "no validation loans to set the cut-off on"
-        return
-    o.cutoff = (npl_cutoff(basis, bank.max_bad_rate) if bank.max_bad_rate is not None
-                else approval_cutoff(basis, bank.approval_rate))  # type: ignore[arg-type]
-    o.at_cutoff = at_cutoff(y[test], o.pd["test"], o.cutoff)
+    p_test = o.pd["test"]
+    o.cutoff = (npl_cutoff(p_test, bank.max_bad_rate) if bank.max_bad_rate is not None
+                else approval_cutoff(p_test, bank.approval_rate))  # type: ignore[arg-type]
+    o.at_cutoff = at_cutoff(y[test], p_test, o.cutoff)
 
 
 # --- tables -----------------------------------------------------------------------------------------------------
@@ -444,7 +443,8 @@ def _write(result: JointResult, out: Path) -> dict[str, Path]:
     level = f"{spec.bootstrap.level:.0%}"
     md = [f"# Joint experiment {spec.name}\n", f"{spec.description}\n" if spec.description else "",
           f"Each bank's own test loans (issued from {spec.split.test_from}); {level} intervals from "
-          f"{spec.bootstrap.n} paired bootstrap resamples; cut-off set on the bank's validation loans.\n",
+          f"{spec.bootstrap.n} paired bootstrap resamples; each variant's cut-off from its own PDs of the test "
+          "applicants (NPL rule or approval rate), outcomes observed after.\n",
           "\n## By bank and variant\n\n",
           markdown_table(result.table, ["bank", "variant", "bank_train_loans", "test_loans", "test_defaults", "auc",
                                         "auc_lo", "auc_hi", "ks", "brier", "calibration_oe", "approval_rate",

@@ -104,6 +104,8 @@ def resolve_tracking(
     users = creds.get("users", {})
     remote = is_remote(uri)
 
+    missing: list[str] = []
+
     def party(name: str, user: str) -> Party:
         entry = users.get(user) or {}
         experiment = entry.get("experiment") or spec.experiment_of(user)
@@ -111,14 +113,18 @@ def resolve_tracking(
             return Party(name, user, experiment)
         password = entry.get("password") or env.get(password_env_var(user))
         if not password:
-            raise AuthError(
-                f"no password for tracking user {user!r} on {uri}: pass the credentials file `techscore server "
-                f"provision` wrote (--credentials) or set {password_env_var(user)}."
-            )
+            missing.append(user)
         return Party(name, user, experiment, password)
 
+    banks = {b: party(b, spec.bank_user(b)) for b in spec.banks}
     platform = party("platform", spec.tracking.platform_user)
-    return Tracking(uri, platform, {b: party(b, spec.bank_user(b)) for b in spec.banks})
+    if missing:
+        raise AuthError(
+            f"no password for tracking user{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} on "
+            f"{uri}: pass the credentials file `techscore server provision` wrote (--credentials) or set "
+            f"{', '.join(password_env_var(u) for u in missing)}."
+        )
+    return Tracking(uri, platform, banks)
 
 
 @contextmanager

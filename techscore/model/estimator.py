@@ -90,7 +90,7 @@ class TechScoreClassifier(ClassifierMixin, BaseEstimator):
         scaling: ScalingSpec | None = None,
         master_scale: MasterScaleSpec | None = None,
         random_state: int | None = 42,
-        num_threads: int = 2,
+        num_threads: int = 1,
     ) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves

@@ -27,6 +27,8 @@ class Fold:
     test: np.ndarray
     period: dict[str, str] | None = None
     """Out-of-time splits: the date range of each part (for reports)."""
+    inner_folds: int = 0
+    """When > 0, `valid` is empty and early stopping and calibration use this many inner folds of `train`."""
 
     def sizes(self, y: np.ndarray) -> dict[str, dict[str, float]]:
         """Rows, defaults and default rate of each part."""
@@ -62,8 +64,9 @@ def holdout(y: np.ndarray, positions: np.ndarray, fraction: float, seed: int) ->
     return np.setdiff1d(positions, out, assume_unique=True), out
 
 
-def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.2) -> list[Fold]:
-    """Stratified k folds; each fold's training rows hold out `valid_fraction` (stratified) for validation."""
+def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.2, inner_folds: int = 0) -> list[Fold]:
+    """Stratified k folds; each fold's training rows hold out `valid_fraction` (stratified) for validation, or
+    with `inner_folds` keep all training rows (validation by inner cross-validation)."""
     from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y)
@@ -73,9 +76,13 @@ def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.
     folds = []
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     for i, (rest, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
-        train, valid = holdout(y, rest, valid_fraction, seed + i)
-        fold = Fold(f"fold{i}", train, valid, np.sort(test))
-        _check({"train": train, "valid": valid, "test": fold.test}, y, f"cv fold {i}")
+        if inner_folds:
+            train, valid = np.sort(rest), rest[:0]
+        else:
+            train, valid = holdout(y, rest, valid_fraction, seed + i)
+        fold = Fold(f"fold{i}", train, valid, np.sort(test), inner_folds=inner_folds)
+        parts = {"train": train, "test": fold.test, **({} if inner_folds else {"valid": valid})}
+        _check(parts, y, f"cv fold {i}")
         folds.append(fold)
     return folds
 
@@ -100,15 +107,19 @@ def out_of_time(dates: pd.Series, y: np.ndarray, train_before, test_from) -> Fol
 def make_folds(frame: pd.DataFrame, y: np.ndarray, spec: SplitSpec) -> list[Fold]:
     """The folds an experiment's split spec asks for."""
     if spec.kind == "cv":
-        return cv_folds(y, int(spec.cv), seed=spec.seed, valid_fraction=spec.valid_fraction)  # type: ignore[arg-type]
+        return cv_folds(y, int(spec.cv), seed=spec.seed, valid_fraction=spec.valid_fraction,  # type: ignore[arg-type]
+                        inner_folds=spec.inner_folds)
     if spec.date_column not in frame.columns:
         raise ModelError(f"out-of-time split: the data has no date column '{spec.date_column}'; "
                          "use cv = 5 for data without dates.")
     return [out_of_time(frame[spec.date_column], y, spec.train_before, spec.test_from)]
 
 
-def full_fold(y: np.ndarray, *, seed: int = 0, valid_fraction: float = 0.2) -> Fold:
-    """All rows: a stratified validation share for early stopping and calibration, no test (the final model of a
-    cross-validated experiment)."""
-    train, valid = holdout(np.asarray(y), np.arange(len(y)), valid_fraction, seed)
+def full_fold(y: np.ndarray, *, seed: int = 0, valid_fraction: float = 0.2, inner_folds: int = 0) -> Fold:
+    """All rows and no test (the final model of a cross-validated experiment): a stratified validation share
+    for early stopping and calibration, or with `inner_folds` all rows with inner cross-validation."""
+    everything = np.arange(len(y))
+    if inner_folds:
+        return Fold("full", everything, everything[:0], everything[:0], inner_folds=inner_folds)
+    train, valid = holdout(np.asarray(y), everything, valid_fraction, seed)
     return Fold("full", train, valid, np.array([], dtype=np.int64))

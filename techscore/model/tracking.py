@@ -17,6 +17,7 @@ The default store is the workspace's SQLite file (`techscore.workspace.default_m
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -115,7 +116,7 @@ class MlflowCallback:
 
     def _log_inputs(self, r: TrainResult) -> None:
         import mlflow.data
-        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.entities import Dataset, DatasetInput, InputTag
 
         frame = r.dataset.frame
         source = str(r.dataset.path) if r.dataset.path is not None else r.dataset.name
@@ -131,8 +132,11 @@ class MlflowCallback:
                 digest = f"{r.dataset.fingerprint[:12]}-{context}-{len(idx)}"
                 ds = mlflow.data.from_pandas(sample, source=source, targets=LABEL, name=f"{r.dataset.name}-{context}",
                                              digest=digest[:36])
-                entity = ds._to_mlflow_entity()
-                entity.profile = f'{{"num_rows": {len(idx)}, "num_bad": {int(frame[LABEL].to_numpy()[idx].sum())}}}'
+                e = ds._to_mlflow_entity()
+                profile = json.dumps({"num_rows": len(idx), "num_bad": int(frame[LABEL].to_numpy()[idx].sum()),
+                                      "num_features": len(r.dataset.feature_ids)})
+                entity = Dataset(name=e.name, digest=e.digest, source_type=e.source_type, source=e.source,
+                                 schema=e.schema, profile=profile)
                 inputs.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
             self.client.log_inputs(self.run_id, datasets=inputs)
 

@@ -57,6 +57,7 @@ def load_data(spec: ExperimentSpec, *, progress: Callable[[int, int, str], None]
     data = spec.data
     if data.tabular is not None:
         return load_tabular(spec.resolve(data.tabular), target=data.target, id_column=data.id_column,  # type: ignore[arg-type]
+                            date_column=data.date_column, segment_columns=data.segment_columns,
                             directions=data.directions, sample=data.sample, seed=spec.split.seed, name=spec.name)
     from techscore.dataset.build import build_dataset
     from techscore.sources.schema import PointInTime
@@ -94,6 +95,8 @@ class FoldOutput:
     model: PDModel
     fit: BoosterFit
     pd: dict[str, np.ndarray]
+    valid_rows: np.ndarray
+    """Positions of the rows `pd["valid"]` scores (the hold-out, or the inner out-of-fold rows)."""
     challenger: ScorecardModel | None = None
     challenger_pd: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -114,10 +117,13 @@ def fit_fold(
         X.iloc[part["train"]], y[part["train"]], X.iloc[part["valid"]], y[part["valid"]], dataset.features, spec,
         catalogue_version=dataset.summary.get("catalogue_version"),
         info={"dataset_fingerprint": dataset.fingerprint, "fold": fold.name, **(info or {})},
-        callbacks=lgb_callbacks,
+        callbacks=lgb_callbacks, inner_folds=fold.inner_folds,
     )
-    pds = {p: model.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx)}
-    out = FoldOutput(fold, model, fit, pds)
+    pds = {p: model.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx) and p != "valid"}
+    valid_rows = part["valid"] if fit.valid_index is None else part["train"][fit.valid_index]
+    if fit.valid_margin is not None:  # out of sample even when the booster was refit on these rows
+        pds["valid"] = model.calibrator.predict(fit.valid_margin)
+    out = FoldOutput(fold, model, fit, pds, valid_rows if fit.valid_margin is not None else part["valid"][:0])
     if challenger:
         out.challenger = fit_scorecard(X.iloc[part["train"]], y[part["train"]], dataset.features, spec.scaling)
         out.challenger_pd = {p: out.challenger.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx)}
@@ -202,7 +208,8 @@ def importance_table(model: PDModel) -> pd.DataFrame:
 def _segments(spec: ExperimentSpec | None, dataset: LoanDataset) -> list[str]:
     present = dataset.segments
     if spec is None or spec.segments is None:
-        return present
+        extra = [c for c in (spec.data.segment_columns if spec is not None else []) if c not in present]
+        return [*present, *extra]
     missing = [s for s in spec.segments if s not in dataset.frame.columns]
     if missing:
         raise SpecError(f"{_shown(spec)}: key 'segments' names columns the data does not have: {', '.join(missing)}.")
@@ -249,9 +256,10 @@ def _cv_metrics(outs: list[FoldOutput], y: np.ndarray) -> tuple[dict[str, float]
 
 
 def _pooled(outs: list[FoldOutput], part: str) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and PDs of `part` over all folds (each row scored by the model that did not train on it)."""
-    idx = np.concatenate([getattr(o.fold, part) for o in outs])
-    vals = np.concatenate([o.pd[part] for o in outs])
+    """Positions and PDs of `part` (test or valid) over all folds, each row scored by a model that did not
+    train on it."""
+    idx = np.concatenate([o.fold.test if part == "test" else o.valid_rows for o in outs])
+    vals = np.concatenate([o.pd.get(part, np.array([])) for o in outs])
     return idx, vals
 
 
@@ -325,7 +333,8 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         fm = {"auc": M.auc(y[fold.test], o.pd["test"]), "best_iteration": float(o.fit.best_iteration)}
         emit(cbs, TrainEnv("fold", result, fold=fold, fold_metrics=fm, done=n, total=total))
     if cv:
-        final_fold = full_fold(y, seed=spec.split.seed, valid_fraction=spec.split.valid_fraction)
+        final_fold = full_fold(y, seed=spec.split.seed, valid_fraction=spec.split.valid_fraction,
+                               inner_folds=spec.split.inner_folds)
         final = fit_fold(ds, final_fold, mspec, challenger=spec.challenger)
         emit(cbs, TrainEnv("fold", result, fold=final_fold, done=total, total=total))
     else:
@@ -385,7 +394,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
             predictions[key] = frame[key].to_numpy()[test_idx]
 
     if spec.challenger:
-        _challenger(outs, final, y, test_idx, valid_idx, train_idx, frame, segments, spec, mspec, metrics, tables,
+        _challenger(outs, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables,
                     report, predictions, ref_pd=np.concatenate([o.challenger_pd["train"] for o in outs]))
         result.challenger = final.challenger
     result.metrics = metrics
@@ -395,18 +404,20 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.learning_curve = (final.fit.evals.get("valid", []), final.fit.best_iteration)
 
 
-def _challenger(outs, final, y, test_idx, valid_idx, train_idx, frame, segments, spec, mspec, metrics, tables, report,
+def _challenger(outs, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables, report,
                 predictions, ref_pd) -> None:
     c_test = np.concatenate([o.challenger_pd["test"] for o in outs])
-    c_valid = np.concatenate([o.challenger_pd["valid"] for o in outs])
     ev = {
         "test": evaluate_predictions(y[test_idx], c_test, scaling=mspec.scaling, master_scale=mspec.master_scale,
                                      frame=frame.iloc[test_idx], segments=segments,
                                      min_rows=spec.min_segment_rows, reference_pd=ref_pd),
-        "valid": evaluate_predictions(y[valid_idx], c_valid, scaling=mspec.scaling, master_scale=mspec.master_scale),
         "train": evaluate_predictions(y[train_idx], final.challenger_pd["train"], scaling=mspec.scaling,
                                       master_scale=mspec.master_scale),
     }
+    if all("valid" in o.challenger_pd for o in outs):  # a hold-out (with inner CV the scorecard has none)
+        c_valid = np.concatenate([o.challenger_pd["valid"] for o in outs])
+        ev["valid"] = evaluate_predictions(y[np.concatenate([o.fold.valid for o in outs])], c_valid,
+                                           scaling=mspec.scaling, master_scale=mspec.master_scale)
     for p, e in ev.items():
         metrics.update(_prefixed(e.metrics, f"challenger_{p}_"))
     report["challenger"] = {p: e.metrics for p, e in ev.items()}

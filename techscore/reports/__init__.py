@@ -1,0 +1,34 @@
+"""Reports a reviewer reads: the model validation report and per-firm credit-risk reports, in Chinese and English.
+
+`build_model_report(run)` and `build_firm_report(run, usccs=...)` read a training run (MLflow run id or local
+outputs folder) and write one self-contained HTML page each (images inline, a language switch, A4 print CSS),
+optionally printed to PDF with headless Chromium (`techscore.reports.pdf.to_pdf`), and log them to the run.
+Names are imported lazily so that importing `techscore.reports` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_LAZY = {
+    "build_model_report": "techscore.reports.model_report",
+    "render_model_report": "techscore.reports.model_report",
+    "ModelReportInputs": "techscore.reports.model_report",
+    "build_firm_report": "techscore.reports.firm_report",
+    "render_firm_report": "techscore.reports.firm_report",
+    "firm_report_inputs": "techscore.reports.firm_report",
+    "FirmReportInputs": "techscore.reports.firm_report",
+    "key_figure_history": "techscore.reports.firm_report",
+    "open_run": "techscore.reports.run",
+    "to_pdf": "techscore.reports.pdf",
+    "check_page": "techscore.reports.chromium",
+    "find_chromium": "techscore.reports.chromium",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'techscore.reports' has no attribute {name!r}")

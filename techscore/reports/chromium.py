@@ -142,7 +142,7 @@ window.addEventListener('error',function(e){var t=e.target;if(t&&t!==window&&t.t
 window.addEventListener('unhandledrejection',function(e){E.push('unhandled rejection: '+e.reason);});
 var ce=console.error;console.error=function(){E.push('console.error: '+Array.prototype.join.call(arguments,' '));return ce.apply(console,arguments);};
 window.addEventListener('load',function(){setTimeout(function(){var b=[],im=document.images;for(var i=0;i<im.length;i++){if(!im[i].complete||im[i].naturalWidth===0){b.push((im[i].getAttribute('src')||'').slice(0,80));}}
-var d=document.documentElement,o=[];document.querySelectorAll('table,img,pre,figure,.card').forEach(function(el){if(el.getBoundingClientRect().right>d.clientWidth+1){o.push(el.tagName+'.'+el.className);}});
+var d=document.documentElement,o=[];document.querySelectorAll('table,img,pre,figure,.card').forEach(function(el){if(el.getBoundingClientRect().right>d.clientWidth+1){o.push(el.tagName+'.'+el.className+(el.id?'#'+el.id:'')+'@'+Math.round(el.getBoundingClientRect().right)+':'+(el.textContent||'').trim().slice(0,40));}});
 var p=document.createElement('pre');p.id='ts-probe';p.textContent=JSON.stringify({errors:E,broken_images:b,images:im.length,overflow:d.scrollWidth-d.clientWidth,overflowing:o.slice(0,10),lang:d.getAttribute('lang'),title:document.title});document.body.appendChild(p);},50);});})();</script>"""
 _PROBE_OUT = re.compile(r'<pre id="ts-probe">(.*?)</pre>', re.S)
 _CONSOLE = re.compile(r'CONSOLE[^\]]*\] "(.*?)", source: (\S*)')

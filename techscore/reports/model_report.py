@@ -84,7 +84,7 @@ def _metric_table(metrics: dict[str, float]) -> dict:
     rows = []
     for m in names:
         zh, en = label(m, METRICS)
-        rows.append(dict(zh=zh, en=en, cells=[cells[m].get(s, float("nan")) for s in split_order]))
+        rows.append(dict(zh=zh, en=en, cells=[_cell(cells[m].get(s, float("nan")), m) for s in split_order]))
     return dict(columns=columns, rows=rows)
 
 
@@ -105,7 +105,7 @@ def _cell(v: object, column: str = "") -> str:
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(float(v)):
             return "–" if math.isnan(float(v)) else ("∞" if v > 0 else "−∞")
-        if any(w in column for w in ("rate", "share", "pd")) and "psi" not in column:
+        if any(w in column for w in ("rate", "share", "pd", "missing", "capture")) and "psi" not in column:
             return fmt_pct(v, 2)
         return fmt_num(v, 4)
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
@@ -352,6 +352,8 @@ def _run_tables(ctx) -> list[tuple[str, str, pd.DataFrame]]:
             t = t[t["rows"] > 0]
         if name == "feature_psi":
             t = t.head(15)
+        if name == "lift":
+            t = t[[c for c in t.columns if c not in ("min_pd", "max_pd", "cum_rows_share")]]
         out.append((zh, en, t))
     return out
 

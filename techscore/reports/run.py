@@ -8,8 +8,10 @@ found by name anywhere under the run's artifacts, so the reports do not depend o
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +118,8 @@ def _load_model(root: Path, run_id: str, tracking_uri: str | None, tags: dict[st
     errors = []
     for uri in uris:
         try:
-            return PDModel.from_mlflow(uri, tracking_uri=tracking_uri)
+            with _no_progress_bars():
+                return PDModel.from_mlflow(uri, tracking_uri=tracking_uri)
         except Exception as exc:  # noqa: BLE001 - not a techscore PD model; try the next
             errors.append(f"{uri}: {exc}")
     raise ReportError(f"run {run_id or root} holds no saved PD model ({MODEL_FILE}); was it trained by techscore?"
@@ -149,7 +152,8 @@ def open_run(run: str | Path, *, tracking_uri: str | None = None, cache: str | P
     import mlflow.artifacts
 
     try:
-        mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(root), tracking_uri=c.tracking_uri)
+        with _no_progress_bars():
+            mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(root), tracking_uri=c.tracking_uri)
     except MlflowException as exc:
         raise ReportError(f"cannot download the artifacts of run {run_id}: {exc.message}") from exc
     try:
@@ -164,6 +168,21 @@ def open_run(run: str | Path, *, tracking_uri: str | None = None, cache: str | P
         run_name=info.info.run_name or "", experiment=experiment, experiment_id=info.info.experiment_id,
         start_time=start, tracking_uri=c.tracking_uri, tracked=True,
     )
+
+
+@contextmanager
+def _no_progress_bars():
+    """MLflow draws download progress bars on stderr; a library call must not write to the terminal."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
 
 
 def _read_json(path: Path | None) -> dict:

@@ -1,4 +1,10 @@
-"""The schema guard and row checks: what a feature table must hold for the model, and which rows it cannot score."""
+"""The schema guard and row checks: what a feature table must hold for the model, and which rows it cannot score.
+
+Two levels. `check_columns` looks at the table as a whole before any row is read: a missing or mistyped model
+column, or a feature table computed with another catalogue version, stops the run with a `SchemaError` naming
+the columns. `check_rows` then looks at every row of a chunk and turns it into the float matrix the model scores,
+setting aside the rows it cannot take, each with a code and a readable reason (`REJECT_CODES`).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +12,62 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from techscore.exceptions import SchemaError
+from techscore.model.pdmodel import PDModel
 from techscore.sources.uscc import valid_mask
 
+__all__ = ["ID_COLUMN", "REJECT_CODES", "InputSchema", "RowCheck", "check_columns", "check_rows"]
+
 ID_COLUMN = "uscc"
+"""The firm's unified social credit code: every scored row carries it."""
+CATALOGUE_KEY = "techscore.catalogue_version"
+"""Parquet metadata key of the feature-catalogue version a feature table was computed with."""
 MAX_NAMED = 5
+MAX_VALUE_CHARS = 40
+
+REJECT_CODES: dict[str, str] = {
+    "malformed_row": "the line could not be parsed into the header's columns",
+    "missing_uscc": "no unified social credit code",
+    "invalid_uscc": "the code is not 18 characters of GB 32100-2015 with a valid check character",
+    "not_a_number": "a numeric feature holds text that is not a number",
+    "infinite": "a numeric feature is infinite",
+    "unknown_category": "a categorical feature holds a category the model never saw in training",
+    "no_features": "every model feature is missing (a firm unknown as of the date)",
+}
+"""Why a row is rejected: code -> meaning. A row's `reject_code` is its first problem; `reason` lists them all."""
+_CODE_INDEX = {code: i for i, code in enumerate(REJECT_CODES)}
 
 
 @dataclass(frozen=True)
 class InputSchema:
-    """What the model was trained on: feature ids in order, their kinds and, for categorical ones, the levels."""
+    """What the model was trained on: feature ids in booster order, category levels, catalogue version.
+
+    `categorical` maps each categorical feature to the levels the model accepts; `codes` to the list whose
+    positions are the codes LightGBM was trained on (its stored pandas categories; usually the same list).
+    """
 
     features: tuple[str, ...]
     categorical: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     catalogue_version: str | None = None
+
+    @classmethod
+    def from_model(cls, model: PDModel) -> InputSchema:
+        stored = getattr(model.booster, "pandas_categorical", None) or []
+        cats = [f for f in model.features if f.kind == "categorical"]
+        codes = {}
+        for i, f in enumerate(cats):
+            lightgbm_levels = tuple(str(c) for c in stored[i]) if i < len(stored) else ()
+            codes[f.id] = lightgbm_levels or tuple(f.categories)
+        return cls(
+            features=tuple(model.feature_ids),
+            categorical={f.id: tuple(str(c) for c in f.categories) or codes[f.id] for f in cats},
+            codes=codes,
+            catalogue_version=model.catalogue_version,
+        )
 
     def is_categorical(self, name: str) -> bool:
         return name in self.categorical
@@ -31,81 +78,213 @@ def _listing(names: list[str]) -> str:
     return shown + (f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
 
 
-def check_columns(columns: list[str], dtypes: dict[str, str] | None, schema: InputSchema, source: str) -> None:
-    """Raise a `SchemaError` naming the missing or mistyped columns (at most five of each)."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def check_columns(
+    columns: list[str],
+    types: dict[str, pa.DataType] | None,
+    schema: InputSchema,
+    source: str,
+    *,
+    catalogue_version: str | None = None,
+    require_id: bool = True,
+) -> None:
+    """Raise a `SchemaError` naming what does not fit the model: missing, duplicated or mistyped columns
+    (at most five named of each) or a table computed with another feature-catalogue version.
+
+    Parameters
+    ----------
+    columns : the table's column names.
+    types : their Arrow types (Parquet); None when the format has none (CSV: values are checked row by row).
+    schema : what the model takes.
+    source : the table's name for messages (its path).
+    catalogue_version : the catalogue version the table was computed with, when it records one.
+    require_id : whether the `uscc` column must be present.
+    """
     problems = []
-    if ID_COLUMN not in columns:
-        problems.append(f"{source}: the feature table has no '{ID_COLUMN}' column to identify firms.")
+    if require_id and ID_COLUMN not in columns:
+        problems.append(f"the feature table has no '{ID_COLUMN}' column to identify firms.")
     missing = [f for f in schema.features if f not in columns]
     if missing:
         problems.append(
-            f"{source}: feature table is missing {len(missing)} column{'s' if len(missing) > 1 else ''} the model "
-            f"was trained on: {_listing(missing)}."
+            f"feature table is missing {_plural(len(missing), 'column')} the model was trained on: {_listing(missing)}."
         )
-    if dtypes:
+    seen: set[str] = set()
+    duplicated = [c for c in columns if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
+    duplicated = [c for c in dict.fromkeys(duplicated) if c in schema.features or c == ID_COLUMN]
+    if duplicated:
+        problems.append(f"feature table has {_plural(len(duplicated), 'duplicated column')}: {_listing(duplicated)}.")
+    if types:
         mistyped = [
-            f"{f} ({dtypes[f]}, expected {'text or category' if schema.is_categorical(f) else 'a number'})"
+            f"{f} ({types[f]}; expected {'text' if schema.is_categorical(f) else 'a number'})"
             for f in schema.features
-            if f in dtypes and not _type_fits(dtypes[f], schema.is_categorical(f))
+            if f in types and not _type_fits(types[f], schema.is_categorical(f))
         ]
+        if ID_COLUMN in types and not _is_text(types[ID_COLUMN]) and not pa.types.is_null(types[ID_COLUMN]):
+            mistyped.insert(0, f"{ID_COLUMN} ({types[ID_COLUMN]}; expected text)")
         if mistyped:
-            problems.append(f"{source}: {len(mistyped)} columns have the wrong type: {_listing(mistyped)}.")
+            problems.append(f"{_plural(len(mistyped), 'column')} of the feature table have the wrong type: "
+                            f"{_listing(mistyped)}.")
+    if catalogue_version and schema.catalogue_version and catalogue_version != schema.catalogue_version:
+        problems.append(
+            f"the feature table was computed with feature catalogue version {catalogue_version}; the model was "
+            f"trained on version {schema.catalogue_version} (recompute the features, or skip this check knowingly)."
+        )
     if problems:
-        raise SchemaError(" ".join(problems))
+        raise SchemaError(f"{source}: " + " ".join(problems))
 
 
-def _type_fits(dtype: str, categorical: bool) -> bool:
-    d = dtype.lower()
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _type_fits(t: pa.DataType, categorical: bool) -> bool:
+    if pa.types.is_null(t):
+        return True
     if categorical:
-        return d in {"category", "object", "string", "str", "large_string", "dictionary"} or d.startswith(("string", "dictionary"))
-    return d.startswith(("int", "uint", "float", "double", "bool", "decimal")) or d in {"string", "str", "large_string", "object"}
+        return _is_text(t) or pa.types.is_integer(t) or (pa.types.is_dictionary(t) and pa.types.is_integer(t.value_type))
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
 
 
-def split_rows(chunk: pd.DataFrame, schema: InputSchema, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a chunk into rows the model can score and rejects carrying `row` and `reason`.
+@dataclass
+class RowCheck:
+    """The outcome of `check_rows` on a chunk of n rows.
 
-    Reasons: a missing or invalid unified social credit code, a value that is not a number where the model takes a
-    number, an infinite value, or a category the model never saw in training.
+    ok : (n,) bool, the rows the model can score.
+    X : (ok.sum(), n_features) float64, C-ordered: the scorable rows as the booster reads them (categories as
+        the codes LightGBM was trained on, missing as NaN).
+    codes, reasons : for the other rows, in order: the first problem's code and every problem as text.
     """
-    reasons = pd.Series("", index=chunk.index, dtype=object)
 
-    def flag(mask: np.ndarray | pd.Series, text: str | pd.Series) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
+    ok: np.ndarray
+    X: np.ndarray
+    codes: np.ndarray
+    reasons: np.ndarray
+
+
+class _Problems:
+    """Row problems collected column by column; texts are built only for the flagged rows."""
+
+    def __init__(self, n: int) -> None:
+        self.first = np.full(n, -1, dtype=np.int16)
+        self.parts: list[tuple[np.ndarray, object]] = []
+
+    def add(self, mask: np.ndarray, code: str, text: str | object) -> None:
+        """Flag rows `mask` with `code`; `text` is a string or a function of the flagged positions."""
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
             return
-        addition = text[mask] if isinstance(text, pd.Series) else text
-        current = reasons[mask]
-        reasons[mask] = np.where(current == "", addition, current + "; " + addition)
+        fresh = rows[self.first[rows] < 0]
+        self.first[fresh] = _CODE_INDEX[code]
+        texts = text(rows) if callable(text) else np.full(rows.size, text, dtype=object)
+        self.parts.append((rows, texts))
 
-    codes = chunk[ID_COLUMN]
-    present = codes.notna().to_numpy()
-    flag(~present, "missing uscc")
-    flag(present & ~valid_mask(codes), "invalid uscc (GB 32100-2015 check character or format): " + codes.astype(str))
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        bad = self.first >= 0
+        names = np.asarray(list(REJECT_CODES), dtype=object)
+        codes = names[self.first[bad]]
+        where = np.cumsum(bad) - 1  # row -> position among the rejected rows
+        reasons = np.full(int(bad.sum()), "", dtype=object)
+        for rows, texts in self.parts:
+            pos = where[rows]
+            current = reasons[pos]
+            reasons[pos] = np.where(current == "", texts, current + "; " + texts)
+        return ~bad, codes, reasons
 
-    clean = {}
-    for name in schema.features:
-        column = chunk[name]
+
+def _shown(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """The values at `rows` as short printable strings (for reject reasons)."""
+    out = []
+    for v in values.take(pa.array(rows)).to_pylist():
+        s = str(v)
+        out.append(repr(s if len(s) <= MAX_VALUE_CHARS else s[: MAX_VALUE_CHARS - 3] + "..."))
+    return np.asarray(out, dtype=object)
+
+
+def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True) -> RowCheck:
+    """Check every row of `table` and build the model's float matrix of the rows that pass.
+
+    A row is rejected for a missing or invalid unified social credit code, a numeric feature that is not a
+    number (text input) or is infinite, a category the model never saw in training, or no feature value at
+    all. Missing feature values are not problems: the model routes them as it learned to.
+    """
+    n = table.num_rows
+    problems = _Problems(n)
+    if ID_COLUMN in table.column_names:
+        ids = _as_text(table.column(ID_COLUMN))
+        present = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
+        problems.add(~present, "missing_uscc", f"missing {ID_COLUMN}")
+        valid = valid_mask(ids.to_pandas()) if n else np.zeros(0, dtype=bool)
+        problems.add(present & ~valid, "invalid_uscc",
+                     lambda rows: "invalid uscc (GB 32100-2015): " + _shown(ids, rows))
+    elif require_id:
+        raise SchemaError(f"the feature table has no '{ID_COLUMN}' column to identify firms.")
+    X = np.empty((n, len(schema.features)), dtype=np.float64)
+    for j, name in enumerate(schema.features):
+        column = table.column(name)
         if schema.is_categorical(name):
-            text = column.astype("string")
-            known = text.isna() | text.isin(schema.categorical[name])
-            flag(~known.to_numpy(), f"{name}: category not seen in training: " + text.fillna("").astype(str))
-            clean[name] = pd.Categorical(text.where(known), categories=list(schema.categorical[name]))
+            X[:, j] = _category_codes(column, name, schema, problems)
         else:
-            if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-                values = pd.to_numeric(column, errors="coerce").astype("float64")
-            else:
-                values = pd.to_numeric(column.astype("string").str.strip(), errors="coerce").astype("float64")
-                bad = values.isna() & column.notna() & (column.astype("string").str.strip() != "")
-                flag(bad.to_numpy(), f"{name}: not a number: " + column.astype(str))
-            arr = values.to_numpy()
-            flag(np.isinf(arr), f"{name}: infinite value")
-            clean[name] = arr
-    ok = (reasons == "").to_numpy()
-    rows = np.arange(first_row, first_row + len(chunk))
-    features = pd.DataFrame(clean, index=chunk.index)
-    good = pd.concat([chunk[[ID_COLUMN]], features], axis=1)[ok]
-    good.insert(0, "row", rows[ok])
-    rejects = chunk[~ok].copy()
-    rejects.insert(0, "row", rows[~ok])
-    rejects["reason"] = reasons[~ok].to_numpy()
-    return good.reset_index(drop=True), rejects.reset_index(drop=True)
+            X[:, j] = _numbers(column, name, problems)
+    if n and X.shape[1]:
+        problems.add(np.isnan(X).all(axis=1), "no_features", "no feature values")
+    ok, codes, reasons = problems.result()
+    scorable = X[ok] if not ok.all() else X
+    return RowCheck(ok=ok, X=np.ascontiguousarray(scorable), codes=codes, reasons=reasons)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type):
+        return column
+    return pc.cast(column, pa.string())
+
+
+def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndarray:
+    t = column.type
+    if pa.types.is_dictionary(t):
+        column, t = pc.cast(column, t.value_type), t.value_type
+    if _is_text(t):
+        values = _parse_numbers(column, name, problems)
+    elif pa.types.is_null(t):
+        values = np.full(len(column), np.nan)
+    else:
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        if values.dtype != np.float64:  # an all-valid array may come back read-only; nulls come back as NaN
+            values = values.astype(np.float64)
+    problems.add(np.isinf(values), "infinite", f"{name}: infinite value")
+    return values
+
+
+def _parse_numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndarray:
+    """Numbers from text: Arrow's parser first (fast), pandas' for the rare column holding non-numbers."""
+    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+    text = pc.if_else(pc.equal(pc.utf8_length(text), 0), pa.scalar(None, pa.string()), text)
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    series = text.to_pandas()
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    lowered = series.str.lower()
+    values = np.where(lowered == "true", 1.0, np.where(lowered == "false", 0.0, values))
+    bad = np.isnan(values) & series.notna().to_numpy() & ~lowered.isin(["nan", "-nan", "+nan"]).to_numpy()
+    problems.add(bad, "not_a_number", lambda rows: f"{name}: not a number: " + _shown(text, rows))
+    return values
+
+
+def _category_codes(column: pa.ChunkedArray, name: str, schema: InputSchema, problems: _Problems) -> np.ndarray:
+    """LightGBM's codes of a categorical column (NaN where missing); unseen categories are flagged."""
+    accepted = schema.categorical[name]
+    text = _as_text(column) if not pa.types.is_null(column.type) else pa.chunked_array([pa.nulls(len(column), pa.string())])
+    if not accepted:  # a model trained on codes without a category list: the values are the codes
+        return _numbers(column, name, problems)
+    known = pc.is_valid(pc.index_in(text, value_set=pa.array(accepted, pa.string())))
+    unseen = pc.and_(pc.is_valid(text), pc.invert(known)).to_numpy(zero_copy_only=False)
+    problems.add(unseen, "unknown_category",
+                 lambda rows: f"{name}: category not seen in training: " + _shown(text, rows))
+    codes = pc.index_in(text, value_set=pa.array(schema.codes[name], pa.string()))
+    return pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)

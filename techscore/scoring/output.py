@@ -1,4 +1,10 @@
-"""Writing scores and rejects so that a killed run leaves no partial output: temporary file, then an atomic move."""
+"""Writing scores and rejects so that a killed run leaves no partial output: a temporary file, then an atomic move.
+
+Chunks are appended to `<name>.partial-<pid>` beside the target; only a finished run moves it onto the target
+name (`os.replace`, atomic on one file system), so the target holds either nothing, the previous complete result
+or the new complete result, never a part. Leftovers of killed runs (their process gone) are removed by the next
+run that writes the same target.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,19 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from techscore.exceptions import ScoringError
 
+__all__ = ["AtomicTableWriter", "output_format"]
+
+PARTIAL = ".partial-"
+
 
 def output_format(path: Path) -> str:
+    """`parquet` or `csv`, from the file name."""
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         return "parquet"
@@ -22,55 +33,102 @@ def output_format(path: Path) -> str:
     raise ScoringError(f"{path}: output must end in .parquet or .csv; got {suffix!r}.")
 
 
-class AtomicTableWriter:
-    """Append DataFrame chunks to `<path>.partial-<pid>`; `commit()` moves it to `path`, `abort()` removes it.
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
-    Used as a context manager, it commits on success and aborts on any error, so `path` only ever holds a
-    complete result (a previous complete result stays until the new one replaces it).
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete `<path>.partial-<pid>` files whose process no longer runs (killed runs); returns them."""
+    removed = []
+    for leftover in path.parent.glob(f"{path.name}{PARTIAL}*"):
+        suffix = leftover.name[len(path.name) + len(PARTIAL):]
+        if suffix.isdigit() and int(suffix) != os.getpid() and not _alive(int(suffix)):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+class AtomicTableWriter:
+    """Append Arrow tables of one fixed `schema` to a temporary file; `commit()` moves it onto `path`.
+
+    Used as a context manager, it removes the temporary file on any error (a clean failure); a killed process
+    leaves it behind, and the next writer of the same path removes it. Parquet is written with zstd, one row
+    group per chunk; CSV with a header line (also when no row is written).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str | Path, schema: pa.Schema) -> None:
         self.path = Path(path)
         self.format = output_format(self.path)
-        self.tmp = self.path.with_name(f"{self.path.name}.partial-{os.getpid()}")
+        self.schema = schema
         self.rows = 0
-        self._parquet: pq.ParquetWriter | None = None
-        self._schema: pa.Schema | None = None
-        self._csv_started = False
-
-    def write(self, frame: pd.DataFrame) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.path)
+        self.tmp = self.path.with_name(f"{self.path.name}{PARTIAL}{os.getpid()}")
+        self._sink = None
         if self.format == "parquet":
-            table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
-            if self._parquet is None:
-                self._schema = table.schema
-                self._parquet = pq.ParquetWriter(self.tmp, self._schema, compression="zstd")
-            self._parquet.write_table(table)
+            self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
         else:
-            frame.to_csv(self.tmp, mode="a" if self._csv_started else "w", header=not self._csv_started, index=False)
-            self._csv_started = True
-        self.rows += len(frame)
+            self._sink = pa.OSFile(str(self.tmp), "wb")
+            self._writer = pacsv.CSVWriter(self._sink, schema)
+        self._open = True
 
-    def commit(self, empty_frame: pd.DataFrame | None = None) -> Path:
-        """Close and move into place; with no rows written, writes `empty_frame`'s columns (a header only)."""
-        if self.rows == 0 and empty_frame is not None:
-            self.write(empty_frame.iloc[:0])
-        if self._parquet is not None:
-            self._parquet.close()
-        if self.tmp.exists():
-            with open(self.tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(self.tmp, self.path)
+    def write(self, table: pa.Table) -> None:
+        """Append `table` (its columns are selected and cast to the writer's schema)."""
+        if table.num_rows == 0:
+            return
+        if table.schema != self.schema:
+            table = table.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer.close()
+            if self._sink is not None:
+                self._sink.close()
+
+    def commit(self) -> Path:
+        """Close the file, flush it to disk and move it onto the target name."""
+        self._close()
+        fd = os.open(self.tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.tmp, self.path)
+        _fsync_dir(self.path.parent)
         return self.path
 
     def abort(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        self.tmp.unlink(missing_ok=True)
+        """Close and delete the temporary file; the target is left as it was."""
+        try:
+            self._close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicTableWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc_type is not None:
+        if exc_type is not None or self._open:  # an error, or left without commit()
             self.abort()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

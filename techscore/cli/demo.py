@@ -1,0 +1,107 @@
+"""`techscore demo`: the main job on the embedded default, end to end.
+
+synthetic world -> validation -> point-in-time dataset -> LightGBM PD model (tracked, registered) -> champion ->
+model and firm reports -> batch scores with reason codes. Each step is the same library call the matching
+command makes; the demo only chains them and prints where everything went.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from techscore.cli._common import TrackingUri, cli_errors, console
+
+DEMO_EXPERIMENT = "experiments/demo.toml"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        firms: Annotated[int, typer.Option("--firms", min=500, help="Firms in the synthetic world.")] = 10_000,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic world.")] = 42,
+        out: Annotated[Path, typer.Option("--out", help="Output folder (the demo experiment reads its world here).")] = Path("demo-output"),
+        as_of: Annotated[str, typer.Option("--as-of", help="Date the portfolio is scored as of.")] = "2026-01-01",
+        tracking_uri: TrackingUri = None,
+    ) -> None:
+        """Run the whole path on a synthetic tech-SME world: synth, validate, train, report, score."""
+        import pandas as pd
+
+        from techscore.exceptions import ValidationError
+        from techscore.model.registry import promote
+        from techscore.model.train import train
+        from techscore.scoring import score_file
+        from techscore.sources.validate import validate, write_report
+        from techscore.specs import load_experiment
+        from techscore.synth import generate
+        from techscore.workspace import default_mlflow_uri
+
+        with cli_errors():
+            spec = load_experiment(DEMO_EXPERIMENT)
+            world = spec.workspace / spec.data.path
+            out = out if out.is_absolute() else spec.workspace / out
+            uri = tracking_uri or default_mlflow_uri(spec.workspace)
+
+            with console.status("1/6 generating the synthetic world"):
+                synth = generate(firms, seed, world)
+            console.print(f"[green]1/6[/] world: {synth.total_rows:,} rows over 7 tables in {world} "
+                          f"(12-month loan default rate {synth.default_rate_12m:.2%})")
+
+            with console.status("2/6 validating the raw tables"):
+                checked = validate(world)
+                write_report(checked, out / "validation_report.json")
+            if not checked.ok:
+                raise ValidationError(f"{world}: the synthetic world failed validation ({checked.n_errors} errors); "
+                                      f"see {out / 'validation_report.json'}.")
+            console.print(f"[green]2/6[/] validation: {sum(c['input'] for c in checked.counts.values()):,} rows, "
+                          f"0 errors, {checked.n_warnings} warnings")
+
+            with console.status("3/6 building the dataset and training the PD model (a few minutes)"):
+                result = train(spec, tracking_uri=uri)
+            m = result.metrics
+            console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
+                          f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('test_challenger_auc', float('nan')):.3f}; "
+                          f"MLflow run {result.run_id}")
+            promote(result.registered_model, result.model_version, tracking_uri=uri)
+            champion = f"models:/{result.registered_model}@champion"
+            console.print(f"[green]4/6[/] registered {result.registered_model} v{result.model_version} as champion")
+
+            reports = _reports(result, out, uri)
+            console.print(f"[green]5/6[/] reports: " + ", ".join(str(p) for p in reports))
+
+            with console.status("6/6 scoring the portfolio"):
+                from techscore.dataset.build import featurize
+                from techscore.model.pdmodel import PDModel
+
+                model = PDModel.from_mlflow(champion, tracking_uri=uri)
+                features = featurize(world, None, pd.Timestamp(as_of), ids=model.feature_ids).reset_index()
+                table = out / f"features_{as_of}.parquet"
+                features.to_parquet(table, index=False)
+                summary = score_file(model, table, out / "scores.parquet", reasons=5)
+            scores = pd.read_parquet(summary.output)
+            console.print(f"[green]6/6[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
+                          f"rejected {summary.rejected:,} -> {summary.output}")
+            console.print(scores["grade"].value_counts().sort_index().to_frame("firms").T.to_string())
+            (out / "demo_summary.json").write_text(json.dumps({
+                "world": str(world), "run_id": result.run_id, "model": champion,
+                "test_auc": m["test_auc"], "scores": summary.as_dict(), "reports": [str(p) for p in reports],
+            }, indent=2), encoding="utf-8")
+            console.print(f"MLflow UI: mlflow ui --backend-store-uri {uri}")
+
+
+def _reports(result, out: Path, uri: str) -> list[Path]:
+    """The model report and firm reports of the three riskiest test firms (PDFs too where Chromium is installed)."""
+    from techscore.reports.chromium import find_chromium
+    from techscore.reports.firm_report import build_firm_report
+    from techscore.reports.model_report import build_model_report
+
+    pdf = find_chromium() is not None
+    folder = out / "reports"
+    with console.status("5/6 writing the model report and firm reports"):
+        model = build_model_report(result.run_id, out=folder, tracking_uri=uri, pdf=pdf)
+        riskiest = result.predictions.sort_values("pd", ascending=False)["uscc"].drop_duplicates().head(3)
+        firms = build_firm_report(result.run_id, usccs=list(riskiest), out=folder, tracking_uri=uri, pdf=pdf)
+    return [*model.values(), *firms.values()]
