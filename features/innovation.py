@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from techscore.catalogue import feature, node
+from techscore.exceptions import ValidationError
 from techscore.sources.schema import INNOVATION_INDICATORS
 
 from ._config import INNOVATION, STAGES, TECH_SME, InnovationSpec, StageRule, TechSmeSpec, band_points
-from ._frame import floats, latest_mask, positions, ratio, scatter, series, take, through
+from ._frame import floats, latest_mask, positions, ratio, scatter, series, through
 
 # -- innovation points: pure scoring --------------------------------------------------------------------------
 
@@ -47,6 +48,28 @@ def _mean_ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _cohort_order(cohort: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A row order that makes each cohort a contiguous slice, and the slices of cohorts of two or more rows."""
+    codes = pd.factorize(np.asarray(cohort))[0]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1, len(codes)]
+    return order, [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > 1]
+
+
+def _percentiles(column: np.ndarray, order: np.ndarray, cohorts: list[tuple[int, int]]) -> np.ndarray:
+    """`percentile_ranks` of one column, with the cohorts as given by `_cohort_order`."""
+    ordered = column[order]
+    missing = np.isnan(ordered)
+    key = np.where(missing, -np.inf, ordered)
+    pct = np.ones(len(key))
+    for a, b in cohorts:
+        pct[a:b] = _mean_ranks(key[a:b]) / (b - a - 1.0)
+    pct[missing] = 0.0
+    out = np.empty(len(key))
+    out[order] = pct
+    return out
+
+
 def percentile_ranks(values: np.ndarray, cohort: np.ndarray) -> np.ndarray:
     """Percentile of each value among the rows of its cohort, column by column (innovation_points.md).
 
@@ -57,23 +80,10 @@ def percentile_ranks(values: np.ndarray, cohort: np.ndarray) -> np.ndarray:
     [1.0, 0.5, 0.0, 0.5]
     """
     values = np.asarray(values, dtype=np.float64)
+    order, cohorts = _cohort_order(cohort)
     if values.ndim == 1:
-        return percentile_ranks(values[:, None], cohort).ravel()
-    codes = pd.factorize(np.asarray(cohort))[0]
-    order = np.argsort(codes, kind="stable")  # cohorts become contiguous slices
-    bounds = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1, len(codes)]
-    cohorts = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > 1]
-    out = np.empty_like(values)
-    for j in range(values.shape[1]):
-        column = values[order, j]
-        missing = np.isnan(column)
-        key = np.where(missing, -np.inf, column)
-        pct = np.ones(len(column))
-        for a, b in cohorts:
-            pct[a:b] = _mean_ranks(key[a:b]) / (b - a - 1.0)
-        pct[missing] = 0.0
-        out[order, j] = pct
-    return out
+        return _percentiles(values, order, cohorts)
+    return np.column_stack([_percentiles(values[:, j], order, cohorts) for j in range(values.shape[1])])
 
 
 STAGE_CODE = {s: i for i, s in enumerate(STAGES)}
@@ -96,14 +106,15 @@ def innovation_stage(age: np.ndarray, revenue: np.ndarray, rule: StageRule = INN
     return np.array(STAGES, dtype=object)[stage_codes(age, revenue, rule)]
 
 
-def _score(values: np.ndarray, year: np.ndarray, stage: np.ndarray, spec: InnovationSpec) -> np.ndarray:
-    """Columns points, rank, tier for rows with indicator `values` (n x k, spec order), `year`, `stage` codes."""
-    cohort = np.asarray(year, dtype=np.float64) * len(STAGES) + stage
+def _score(columns: list[np.ndarray], year: np.ndarray, stage: np.ndarray, spec: InnovationSpec) -> np.ndarray:
+    """Columns points, rank, tier for rows with the indicator `columns` (spec order), `year` and `stage` codes."""
+    order, cohorts = _cohort_order(np.asarray(year, dtype=np.float64) * len(STAGES) + stage)
     weights = np.vstack([spec.weights(s) for s in STAGES])  # stage x indicator
-    points = np.take_along_axis(percentile_ranks(values, cohort) @ weights.T, stage[:, None], axis=1).ravel()
-    rank = percentile_ranks(points, cohort)
-    tiers = sorted(spec.tiers.min_rank.items(), key=lambda t: -t[1])
-    tier = np.select([rank >= lo for _, lo in tiers], [float(t) for t, _ in tiers], 0.0)
+    points = np.zeros(len(stage))
+    for j, column in enumerate(columns):
+        points += weights[:, j][stage] * _percentiles(column, order, cohorts)
+    rank = _percentiles(points, order, cohorts)
+    tier = band_points(rank, tuple(sorted(((lo, t) for t, lo in spec.tiers.min_rank.items()), reverse=True)))
     return np.column_stack([points, rank, tier])
 
 
@@ -127,10 +138,8 @@ def innovation_points_from_indicators(frame: pd.DataFrame, spec: InnovationSpec 
     stage = positions(frame["stage"], pd.Index(STAGES))
     if (stage < 0).any():
         bad = frame["stage"][stage < 0].unique()[:5].tolist()
-        raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {bad}")
-    values = np.column_stack([floats(frame, i) for i in spec.indicator_ids]) if len(frame) else np.empty(
-        (0, len(spec.indicator_ids)))
-    scored = _score(values, floats(frame, "year"), stage, spec)
+        raise ValidationError(f"stage must be one of {', '.join(STAGES)}; got {bad}.")
+    scored = _score([floats(frame, i) for i in spec.indicator_ids], floats(frame, "year"), stage, spec)
     return pd.DataFrame(scored, index=frame.index, columns=["points", "rank", "tier"])
 
 
@@ -203,10 +212,6 @@ def inno_latest(innovation_indicators: pd.DataFrame, ind_ent_pos: np.ndarray, en
                          for c in columns}, index=firms)
 
 
-def _firm_year_key(ent: np.ndarray, year: np.ndarray) -> pd.Index:
-    return pd.Index(ent.astype(np.int64) * 10_000 + np.asarray(year).astype(np.int64))
-
-
 @node
 def inno_scored(innovation_indicators: pd.DataFrame, ind_ent_pos: np.ndarray, enterprises: pd.DataFrame,
                 financials: pd.DataFrame, fin_ent_pos: np.ndarray, inno_latest: pd.DataFrame,
@@ -214,28 +219,31 @@ def inno_scored(innovation_indicators: pd.DataFrame, ind_ent_pos: np.ndarray, en
     """`points`, `rank`, `tier` and `stage` of each firm's latest indicator year, ranked in the platform cohort
     (every registered firm reporting that year, in the same stage)."""
     firm_year = inno_latest["year"].to_numpy()
-    ind_year = floats(innovation_indicators, "year")
-    rows = np.flatnonzero(np.isin(ind_year, np.unique(firm_year[~np.isnan(firm_year)])) & (ind_ent_pos >= 0))
-    key = _firm_year_key(ind_ent_pos[rows], ind_year[rows])
-    rows, key = rows[~key.duplicated(keep="last")], key[~key.duplicated(keep="last")]
-    ent, year = ind_ent_pos[rows], ind_year[rows]
-    # Stage inputs for (firm, year): revenue of that fiscal year, age = year - year founded.
-    fin_rows = np.flatnonzero(fin_ent_pos >= 0)
-    fin_key = _firm_year_key(fin_ent_pos[fin_rows], floats(financials, "year", fin_rows))
-    fin_rows = fin_rows[~fin_key.duplicated(keep="last")]
-    fin_key = fin_key[~fin_key.duplicated(keep="last")]
-    revenue = take(floats(financials, "revenue", fin_rows), fin_key.get_indexer(key))
-    founded = enterprises["founded"].dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
-    stage = stage_codes(year - founded[ent], revenue, INNOVATION.stage_rule)
-    values = np.column_stack([floats(innovation_indicators, c, rows) for c in INNOVATION.indicator_ids])
-    # One extra row, all missing, for the firms without a known indicator year.
-    scored = np.vstack([_score(values, year, stage, INNOVATION), np.full((1, 3), np.nan)])
-    stage = np.r_[stage, len(STAGES)]
     known = (firm_ent_pos >= 0) & ~np.isnan(firm_year)
-    row = np.full(len(firms), len(rows))
-    row[known] = key.get_indexer(_firm_year_key(firm_ent_pos[known], firm_year[known]))
-    out = pd.DataFrame(scored[row], index=firms, columns=["points", "rank", "tier"])
-    return out.assign(stage=np.array([*STAGES, None], dtype=object)[stage[row]])
+    out = pd.DataFrame(np.nan, index=firms, columns=["points", "rank", "tier"]).assign(stage=None)
+    if not known.any():
+        return out
+    first, last = int(firm_year[known].min()), int(firm_year[known].max())
+    ind_year = floats(innovation_indicators, "year")
+    rows = np.flatnonzero(np.isin(ind_year, np.unique(firm_year[known])) & (ind_ent_pos >= 0))
+    ent, year = ind_ent_pos[rows], ind_year[rows].astype(np.int64)
+    # Firm-by-year tables over the registry (a few years wide) join without hashing: row of each (firm, year), and
+    # the revenue of that fiscal year for the stage.
+    row_of = np.full((len(enterprises), last - first + 1), -1)
+    row_of[ent, year - first] = np.arange(len(rows))
+    fin_year = floats(financials, "year")
+    fin = np.flatnonzero((fin_ent_pos >= 0) & (fin_year >= first) & (fin_year <= last))
+    revenue_of = np.full(row_of.shape, np.nan)
+    revenue_of[fin_ent_pos[fin], fin_year[fin].astype(np.int64) - first] = floats(financials, "revenue", fin)
+    founded = enterprises["founded"].dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
+    stage = stage_codes(year - founded[ent], revenue_of[ent, year - first], INNOVATION.stage_rule)
+    columns = [floats(innovation_indicators, c, rows) for c in INNOVATION.indicator_ids]
+    scored = _score(columns, year, stage, INNOVATION)
+    mine = np.flatnonzero(known)
+    at = row_of[firm_ent_pos[mine], firm_year[mine].astype(np.int64) - first]
+    out.iloc[mine, :3] = scored[at]
+    out.iloc[mine, 3] = np.array(STAGES, dtype=object)[stage[at]]
+    return out
 
 
 @node

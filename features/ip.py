@@ -53,7 +53,7 @@ DESIGN_15_YEARS_FROM = pd.Timestamp("2021-06-01")
 """Designs filed before this date have a 10-year term (patent law amendment of 2021)."""
 
 
-def add_years(dates: np.ndarray, years: np.ndarray) -> np.ndarray:
+def add_years(dates: np.ndarray, years: int | np.ndarray) -> np.ndarray:
     """Same calendar day `years` later (29 February -> 28 February), datetime64[D]; NaT stays NaT.
 
     >>> add_years(np.array(["2020-02-29", "2021-06-01"], dtype="datetime64[D]"), np.array([1, 10])).tolist()
@@ -83,7 +83,7 @@ def _legal_expiry(filed: np.ndarray, kind: np.ndarray, as_of: pd.Timestamp) -> n
     term = term[rows]
     for years in np.unique(term):
         mine = term == years
-        ends = days(add_years(grid, np.full(len(grid), years)), as_of)
+        ends = days(add_years(grid, years), as_of)
         out[rows[mine]] = ends[day[mine] - first]
     return out
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from techscore.cli._common import JsonFlag, TrackingUri, cli_errors, console
+from techscore.cli._common import JsonFlag, cli_errors, console
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +24,11 @@ def _fmt(v: object, digits: int = 3) -> str:
 
 def joint(
     experiment: Annotated[Path, typer.Argument(help="Joint experiment spec (TOML), e.g. experiments/joint_demo.toml.")],
-    tracking_uri: TrackingUri = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow URI (default: the credentials file's, else $MLFLOW_TRACKING_URI, "
+                                            "else the workspace's local store)."),
+    ] = None,
     credentials: Annotated[
         Path | None,
         typer.Option("--credentials", help="Credentials JSON written by `techscore server provision` (server only)."),

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from techscore.explain._layout import KIND_NUMERIC, KIND_ZERO
 from techscore.explain._tree_arrays import ZERO_THRESHOLD
 
-KIND_NUMERIC, KIND_ZERO, KIND_CATEGORICAL = 0, 1, 2
 INT_LIMIT = 2147483648.0  # static_cast<int> of a double at or above 2^31 is INT_MIN on x86: treated as negative
 MEMO_BITS = 12  # fallback leaves with at most this many path features memoise their values per chunk
 

@@ -251,9 +251,16 @@ def _z_and_features(plan: _TreePlan, leaf: int) -> tuple[list[int], list[float],
     for node, direction in plan.path[ni + leaf]:
         k = features.index(plan.feat[node])
         child = plan.right[node] if direction else plan.left[node]
-        z[k] *= plan.count[child] / plan.count[node]
+        z[k] *= _ratio(plan.count[child], plan.count[node])
         bits.append(k)
     return features, z, bits
+
+
+def _ratio(part: float, whole: float) -> float:
+    """part / whole with C's IEEE result for an empty node (LightGBM divides the same counts)."""
+    if whole:
+        return part / whole
+    return math.nan if part == 0 else math.copysign(math.inf, part)
 
 
 def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int) -> Layout:

@@ -5,10 +5,14 @@
 - `techscore.joint.server`: start, stop and provision an authenticated MLflow tracking server on which each bank
   sees its own experiment only (`start_server`, `provision`, `stop_server`).
 - `techscore.joint.auth`: a small REST client for the server's users, experiments and permissions.
+- `techscore.joint.experiment`: `run_joint`, the joint-modelling experiment (own vs pooled models, platform vs
+  platform + bank features, on each bank's own test loans; parent run for the platform, child runs per bank),
+  with its spec (`spec`), the bank's own features (`bank_features`), cut-offs and paired bootstrap intervals
+  (`compare`), the tracking parties (`runs`) and the comparison chart (`chart`).
 
 Submodules are imported on use, so importing `techscore.joint` stays light.
 """
 
 from __future__ import annotations
 
-__all__ = ["auth", "psi", "server"]
+__all__ = ["auth", "bank_features", "chart", "compare", "experiment", "psi", "runs", "server", "spec"]

@@ -317,7 +317,8 @@ def _fit_and_score(spec, mspec, ds, frame, y, fold, parts, feature_sets, step) -
                     o.model = _fit(frame, y, p["train"], p["valid"], feature_sets[features], mspec, ds,
                                    {"joint": spec.name, "variant": variant, "bank": bank})
                     o.fit_rows = len(p["train"])
-                step(f"fitted {bank}'s {variant} model")
+            if training == "own":
+                step(f"fitted {bank}'s {variant} model" if o.model is not None else f"skipped {bank}'s {variant} model")
             if o.model is not None:
                 X = frame[o.model.feature_ids]
                 o.pd = {part: o.model.predict_pd(X.iloc[idx]) for part, idx in p.items() if len(idx)}
@@ -465,7 +466,7 @@ def _write(result: JointResult, out: Path) -> dict[str, Path]:
     return paths
 
 
-def _child_files(o: Outcome, frame_test: pd.DataFrame, folder: Path, log_model: bool) -> None:
+def _child_files(o: Outcome, frame_test: pd.DataFrame, folder: Path, *, log_model: bool, with_plots: bool) -> None:
     """A child run's files: test tables, predictions on the bank's test loans, plots and (own models) the model."""
     from techscore.model import plots
     from techscore.model.train import importance_table
@@ -486,12 +487,13 @@ def _child_files(o: Outcome, frame_test: pd.DataFrame, folder: Path, log_model: 
         **{LABEL: y, "pd": p, "score": o.model.score(p), "grade": pd.array(o.model.grade(p), dtype="string"),
            "approved": p <= o.cutoff})
     pred.to_parquet(folder / "predictions.parquet", index=False)
-    title = f"{o.bank}, {o.variant}, test"
-    figs = {"roc": plots.roc_plot({o.variant: (y, p)}, title=f"ROC ({title})"),
-            "ks": plots.ks_plot(y, p, title=f"KS ({title})"),
-            "calibration": plots.calibration_plot(ev.calibration, title=f"Calibration by grade ({title})")}
-    for name, fig in figs.items():
-        plots.save_png(fig, folder / "plots" / f"{name}.png")
+    if with_plots:
+        title = f"{o.bank}, {o.variant}, test"
+        figs = {"roc": plots.roc_plot({o.variant: (y, p)}, title=f"ROC ({title})"),
+                "ks": plots.ks_plot(y, p, title=f"KS ({title})"),
+                "calibration": plots.calibration_plot(ev.calibration, title=f"Calibration by grade ({title})")}
+        for name, fig in figs.items():
+            plots.save_png(fig, folder / "plots" / f"{name}.png")
     if log_model:
         o.model.save(folder / "model")
 
@@ -557,7 +559,8 @@ class _Parent:
                     runs.log_metrics(client, run_id, _child_metrics(o, row, result))
                     folder = out / "children" / bank / variant
                     _child_files(o, result.frame.iloc[result.parts[bank]["test"]], folder,
-                                 spec.tracking.log_models and training == "own")
+                                 log_model=spec.tracking.log_models and training == "own",
+                                 with_plots=spec.tracking.plots)
                     runs.log_folder(client, run_id, folder)
                     client.set_terminated(run_id, "FINISHED")
                 except BaseException:

@@ -10,7 +10,9 @@ every experiment lives in that one store, so the runner works offline.
 
 Acting as a party sets MLflow's ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` for the duration of
 a ``with`` block (MLflow reads them on every request, including artifact uploads) and restores them after: the
-runner logs one party at a time and is not meant to share its process with other MLflow threads.
+runner logs one party at a time and is not meant to share its process with other MLflow threads. The block also
+sets ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT`` (MLflow prints run links when a run on a server ends; the library
+never prints, the CLI shows the links).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = ["Party", "Tracking", "acting_as", "experiment_id", "is_remote", "log_
 
 _USER_ENV = "MLFLOW_TRACKING_USERNAME"
 _PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+_QUIET_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 _BATCH = 900
 
 
@@ -132,8 +135,9 @@ def acting_as(tracking: Tracking, party: Party) -> Iterator[object]:
     """An `MlflowClient` of `tracking.uri` whose requests carry `party`'s login (none on a local store)."""
     from mlflow import MlflowClient
 
-    saved = {k: os.environ.get(k) for k in (_USER_ENV, _PASSWORD_ENV)}
+    saved = {k: os.environ.get(k) for k in (_USER_ENV, _PASSWORD_ENV, _QUIET_ENV)}
     try:
+        os.environ[_QUIET_ENV] = "true"  # MLflow writes run links to stdout when a REST run ends; the library never prints
         if party.password is not None:
             os.environ[_USER_ENV] = party.user
             os.environ[_PASSWORD_ENV] = party.password

@@ -143,7 +143,10 @@ class TrackingSpec(_Spec):
     platform_user: str = "platform"
     experiment_prefix: str = "joint/"
     log_models: bool = True
-    """Save each fitted model (LightGBM text + JSON, `PDModel.save`) as a run artifact."""
+    """Save the fitted models as run artifacts (LightGBM text + JSON, `PDModel.save`): each bank's own models in
+    its child runs, the pooled models in the parent."""
+    plots: bool = True
+    """Save ROC, KS and calibration plots of each child run (about half a second each)."""
 
     @field_validator("platform_user")
     @classmethod

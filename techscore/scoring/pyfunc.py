@@ -2,12 +2,15 @@
 
 The training run's pyfunc model (`techscore.model.pyfunc`) gives PD, score and grade; this one gives what
 `techscore score` writes, row for row: `pd`, `score`, `grade`, `reason_1`, `reason_1_shap`, ... and, for a row it
-cannot score, null results with `reject_code` and `reject_reason` (a UDF must answer every row). It is logged
-as "models from code" with the same saved PDModel folder as its artifact, so nothing is pickled.
+cannot score, missing results with `reject_code` and `reject_reason` (a UDF must answer every row). It is
+logged as "models from code" with the same saved PDModel folder as its artifact, so nothing is pickled.
+
+Absent text values (a reason slot left empty, the reject code of a scored row) are "" rather than null:
+`mlflow.pyfunc.spark_udf` turns a null inside a struct's string field into the text "None" or "nan".
+`techscore.scoring.spark.score_spark` applies the UDF and turns "" and NaN back into nulls.
 
 >>> info = log_scoring_model(model, reasons=5, registered_model_name="techscore_pd_scoring")   # doctest: +SKIP
->>> udf = mlflow.pyfunc.spark_udf(spark, "models:/techscore_pd_scoring@champion", env_manager="local")  # doctest: +SKIP
->>> scored = features.withColumn("s", udf(struct(*features.columns))).select("uscc", "s.*")         # doctest: +SKIP
+>>> scored = score_spark(features, "models:/techscore_pd_scoring@champion")                   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ class ScoringPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
-        return self.scorer.score_frame(model_input)
+        out = self.scorer.score_frame(model_input)
+        text = [c for c in out.columns if out[c].dtype == object]
+        return out.assign(**{c: out[c].fillna("") for c in text})
 
 
 def scoring_signature(model: PDModel, reasons: int = 5):

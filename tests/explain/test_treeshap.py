@@ -374,3 +374,14 @@ def test_unsupported_models_are_refused(rng) -> None:
     forest = train(X, (X[:, 0] > 0).astype(int), rounds=2, boosting="rf", bagging_fraction=0.5, bagging_freq=1)
     with pytest.raises(ModelError, match="random-forest"):
         TreeShap(forest)
+
+
+def test_engine_pickles_for_spark_executors(categorical_model) -> None:
+    import pickle
+
+    booster, frame = categorical_model
+    engine = TreeShap(booster)
+    clone = pickle.loads(pickle.dumps(engine))
+    np.testing.assert_array_equal(clone.shap_values(frame.head(64)), engine.shap_values(frame.head(64)))
+    assert clone.expected_value == engine.expected_value
+    assert "TreeShap(trees=30" in repr(clone)

@@ -17,6 +17,7 @@ from features.innovation import (
     tech_sme_passes,
     tech_sme_score_table,
 )
+from techscore.exceptions import ValidationError
 from tests.features.conftest import A, B, C, D, E
 
 IDS = INNOVATION.indicator_ids
@@ -99,7 +100,7 @@ def test_stage_rule() -> None:
 
 
 def test_unknown_stage_is_refused() -> None:
-    with pytest.raises(ValueError, match="stage must be one of start-up, growth, stable; got \\['seed'\\]"):
+    with pytest.raises(ValidationError, match=r"stage must be one of start-up, growth, stable; got \['seed'\]\."):
         innovation_points_from_indicators(_cohort(_all(1.0), "seed"))
 
 

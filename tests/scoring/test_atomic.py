@@ -24,7 +24,7 @@ def _partials(folder):
 
 @pytest.mark.slow
 def test_killed_run_leaves_no_output_and_rerun_equals_an_uninterrupted_run(model, model_dir, tmp_path):
-    frame = feature_table(120_000, seed=9)[0]
+    frame = feature_table(60_000, seed=9)[0]
     source = tmp_path / "features.parquet"
     frame.to_parquet(source, index=False)
     out_dir = tmp_path / "out"
@@ -54,7 +54,7 @@ def test_killed_run_leaves_no_output_and_rerun_equals_an_uninterrupted_run(model
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _partials(out_dir) == []  # the killed run's leftovers are cleaned
     reference = score_file(model, source, tmp_path / "reference.parquet", chunk_rows=1000)
-    assert reference.input == reference.scored == 120_000
+    assert reference.input == reference.scored == 60_000
     assert target.read_bytes() == (tmp_path / "reference.parquet").read_bytes()
     assert pq.read_table(target).equals(pq.read_table(reference.output))
 

@@ -1,0 +1,87 @@
+"""Fitting: monotone constraints honoured, unsafe names refused, deterministic models, inner CV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from techscore.exceptions import ModelError
+from techscore.model.fit import fit_pd_model
+from techscore.model.lgbm import fit_booster, monotone_constraints
+from techscore.model.metrics import auc
+from techscore.model.train import fit_fold
+from techscore.model.split import cv_folds, out_of_time
+from techscore.specs import LearnerSpec, ModelSpec
+from tests.model.conftest import TRUE_EFFECTS
+
+SPEC = ModelSpec(name="m", seed=5, learner=LearnerSpec(num_leaves=15, learning_rate=0.1, num_boost_round=200,
+                                                       early_stopping_rounds=20, min_child_samples=5))
+
+
+def _fit(ds, spec):
+    X, y = ds.X, ds.y.to_numpy()
+    return fit_pd_model(X.iloc[:3000], y[:3000], X.iloc[3000:], y[3000:], ds.features, spec)
+
+
+def _violations(model, X, feature: str, direction: int) -> int:
+    """Rows whose PD moves against `direction` as `feature` sweeps its range, all else fixed."""
+    grid = np.nanquantile(X[feature], np.linspace(0.01, 0.99, 15))
+    rows = X.iloc[:200]
+    pds = np.column_stack([model.predict_pd(rows.assign(**{feature: v})) for v in grid])
+    steps = np.diff(pds, axis=1) * direction
+    return int((steps < -1e-12).any(axis=1).sum())
+
+
+def test_constraints_align_with_columns(loan_dataset):
+    assert monotone_constraints(loan_dataset.features) == [-1, 1, 1, -1, 1, 0, 0]
+
+
+def test_monotone_constraints_honoured(loan_dataset):
+    model, _ = _fit(loan_dataset, SPEC)
+    assert model.info["monotone_constraints"] == [-1, 1, 1, -1, 1, 0, 0]
+    for feature, direction in TRUE_EFFECTS.items():
+        assert _violations(model, loan_dataset.X, feature, direction) == 0, feature
+    free, _ = _fit(loan_dataset, SPEC.model_copy(update={"monotone": False}))
+    assert sum(_violations(free, loan_dataset.X, f, d) for f, d in TRUE_EFFECTS.items()) > 0
+
+
+def test_unsafe_feature_names_are_refused(loan_dataset):
+    X = loan_dataset.X.rename(columns={"fin_leverage": "leverage [x]"})
+    with pytest.raises(ModelError, match=r"unsafe: leverage \[x\]"):
+        fit_booster(X, loan_dataset.y.to_numpy(), None, None, params={"verbosity": -1}, num_boost_round=2)
+
+
+def test_same_spec_and_seed_same_model_bytes(loan_dataset):
+    a, _ = _fit(loan_dataset, SPEC)
+    b, _ = _fit(loan_dataset, SPEC)
+    assert a.booster.model_to_string() == b.booster.model_to_string()
+    assert a.calibrator == b.calibrator
+    c, _ = _fit(loan_dataset, SPEC.model_copy(update={"seed": 6, "learner": SPEC.learner.model_copy(
+        update={"feature_fraction": 0.7})}))
+    assert c.booster.model_to_string() != a.booster.model_to_string()
+
+
+def test_early_stopping_trims_to_best_iteration(loan_dataset):
+    model, fit = _fit(loan_dataset, SPEC)
+    assert model.booster.num_trees() == fit.best_iteration < 200
+    assert len(fit.evals["valid"]) > fit.best_iteration
+
+
+def test_inner_cross_validation_fit(loan_dataset):
+    y = loan_dataset.y.to_numpy()
+    fold = cv_folds(y, 4, seed=0, inner_folds=3)[0]
+    out = fit_fold(loan_dataset, fold, SPEC)
+    assert len(out.valid_rows) == len(fold.train) and out.fit.valid_index is not None
+    assert out.model.booster.num_trees() == out.fit.best_iteration
+    assert auc(y[fold.test], out.pd["test"]) > 0.7
+    assert auc(y[out.valid_rows], out.pd["valid"]) > 0.7  # out of fold, not in-sample
+
+
+def test_fold_scores_every_part(loan_dataset):
+    y = loan_dataset.y.to_numpy()
+    fold = out_of_time(loan_dataset.frame["issued"], y, "2022-01-01", "2023-01-01")
+    out = fit_fold(loan_dataset, fold, SPEC, challenger=True)
+    assert {k: len(v) for k, v in out.pd.items()} == {"train": len(fold.train), "valid": len(fold.valid),
+                                                      "test": len(fold.test)}
+    assert set(out.challenger_pd) == {"train", "valid", "test"}
+    assert auc(y[fold.test], out.pd["test"]) > 0.75 and auc(y[fold.test], out.challenger_pd["test"]) > 0.7

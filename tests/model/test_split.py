@@ -1,0 +1,58 @@
+"""Splits: out of time by date, stratified folds, with clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from techscore.exceptions import ModelError
+from techscore.model.split import cv_folds, full_fold, make_folds, out_of_time
+from techscore.specs import SplitSpec
+
+
+def test_out_of_time_partitions_by_date(loan_dataset):
+    frame, y = loan_dataset.frame, loan_dataset.y.to_numpy()
+    fold = out_of_time(frame["issued"], y, "2022-01-01", "2023-01-01")
+    issued = frame["issued"].to_numpy()
+    assert (issued[fold.train] < np.datetime64("2022-01-01")).all()
+    assert ((issued[fold.valid] >= np.datetime64("2022-01-01")) & (issued[fold.valid] < np.datetime64("2023-01-01"))).all()
+    assert (issued[fold.test] >= np.datetime64("2023-01-01")).all()
+    assert len(fold.train) + len(fold.valid) + len(fold.test) == len(frame)
+    assert fold.period["test"].startswith("2023-")
+
+
+def test_out_of_time_empty_part_is_an_error(loan_dataset):
+    frame, y = loan_dataset.frame, loan_dataset.y.to_numpy()
+    with pytest.raises(ModelError, match="the test part is empty"):
+        out_of_time(frame["issued"], y, "2022-01-01", "2030-01-01")
+
+
+@pytest.mark.parametrize("inner", [0, 3])
+def test_cv_folds_stratified_and_disjoint(inner):
+    y = np.r_[np.ones(50), np.zeros(450)].astype(int)
+    folds = cv_folds(y, 5, seed=0, valid_fraction=0.2, inner_folds=inner)
+    tests = np.concatenate([f.test for f in folds])
+    assert sorted(tests.tolist()) == list(range(500))
+    for f in folds:
+        assert y[f.test].sum() == 10
+        assert not set(f.test) & set(f.train) and not set(f.valid) & set(f.train)
+        assert (len(f.valid) == 0) == bool(inner) and f.inner_folds == inner
+    assert [f.test.tolist() for f in folds] == [f.test.tolist() for f in cv_folds(y, 5, seed=0)]
+
+
+def test_cv_needs_enough_defaults():
+    with pytest.raises(ModelError, match="cv = 5 needs at least 5 defaults"):
+        cv_folds(np.r_[np.ones(3), np.zeros(100)].astype(int), 5)
+
+
+def test_make_folds_and_full_fold(loan_dataset):
+    y = loan_dataset.y.to_numpy()
+    spec = SplitSpec(train_before="2022-01-01", test_from="2023-01-01")
+    assert [f.name for f in make_folds(loan_dataset.frame, y, spec)] == ["oot"]
+    with pytest.raises(ModelError, match="no date column 'when'"):
+        make_folds(loan_dataset.frame, y, SplitSpec(train_before="2022-01-01", test_from="2023-01-01", date_column="when"))
+    full = full_fold(y, valid_fraction=0.25)
+    assert len(full.test) == 0 and len(full.train) + len(full.valid) == len(y)
+    assert y[full.valid].mean() == pytest.approx(y.mean(), abs=0.01)
+    assert pd.Index(full.train).is_monotonic_increasing

@@ -1,0 +1,163 @@
+"""`techscore score` from the command line: feature tables, raw tables as of a date, MLflow URIs, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from techscore.cli import app
+
+runner = CliRunner()
+
+MINI_CATALOGUE = '''
+import pandas as pd
+from techscore.catalogue import feature, node
+
+
+@node
+def fin_latest(financials):
+    """Latest known fiscal year per firm."""
+    return financials.sort_values("year").groupby("uscc").tail(1).set_index("uscc")
+
+
+@feature(group="rd", name_zh="研发强度", name_en="R&D intensity", unit="ratio", direction=-1,
+         sources=("financials",), description="R&D expense over revenue, latest known fiscal year.")
+def rd_intensity(fin_latest):
+    return fin_latest["rd_expense"] / fin_latest["revenue"].where(fin_latest["revenue"] > 0)
+
+
+@feature(group="finance", name_zh="资产负债率", name_en="Leverage", unit="ratio", direction=1,
+         sources=("financials",), description="Liabilities over assets, latest known fiscal year.")
+def fin_leverage(fin_latest):
+    return fin_latest["total_liabilities"] / fin_latest["total_assets"]
+
+
+@feature(group="profile", name_zh="成立年限", name_en="Age", unit="years", direction=-1,
+         sources=("enterprises",), description="Years since founding.")
+def profile_age_years(enterprises, as_of):
+    return (as_of - enterprises.set_index("uscc")["founded"]).dt.days / 365.25
+
+
+@feature(group="profile", name_zh="生命周期阶段", name_en="Lifecycle stage", unit="category", direction=0,
+         kind="categorical", sources=("enterprises",), description="By age.",
+         categories=("seed", "start-up", "growth", "mature"))
+def profile_lifecycle_stage(profile_age_years):
+    stage = pd.cut(profile_age_years, [-1, 2, 5, 10, 1000], labels=["seed", "start-up", "growth", "mature"])
+    return stage.astype("string")
+'''
+AS_OF = "2022-06-30"
+
+
+def _json(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_score_a_feature_table(model_dir, dirty, dirty_parquet, tmp_path):
+    frame, planted = dirty
+    out = tmp_path / "scores.parquet"
+    summary = _json(runner.invoke(app, ["score", "--model", str(model_dir), "--input", str(dirty_parquet),
+                                        "--output", str(out), "--reasons", "3", "--json"]))
+    assert summary["input"] == len(frame) == summary["scored"] + summary["rejected"]
+    assert summary["rejected"] == len(planted)
+    assert pq.read_schema(out).names[-2:] == ["reason_3", "reason_3_shap"]
+    assert Path(summary["rejects"]) == tmp_path / "scores.rejects.parquet"
+
+
+def test_plain_output_prints_the_accounting(model_dir, dirty_csv, tmp_path):
+    result = runner.invoke(app, ["score", "--model", str(model_dir), "--input", str(dirty_csv), "--output",
+                                 str(tmp_path / "s.csv"), "--rejects", str(tmp_path / "bad.csv")])
+    assert result.exit_code == 0, result.output
+    assert "input 3,000 = scored 2,965 + rejected 35" in result.stdout
+    assert "infinite 7" in result.stdout and "bad.csv" in result.stdout
+
+
+def test_schema_errors_exit_2_with_the_columns_named(model_dir, clean_frame, tmp_path):
+    clean_frame.drop(columns=["inno_points"]).to_parquet(tmp_path / "in.parquet")
+    result = runner.invoke(app, ["score", "--model", str(model_dir), "--input", str(tmp_path / "in.parquet"),
+                                 "--output", str(tmp_path / "s.parquet")])
+    assert result.exit_code == 2
+    assert "missing 1 column the model was trained on: inno_points" in result.stderr
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_score_a_registered_model_by_uri(model, clean_frame, tmp_path):
+    import mlflow
+
+    from techscore.model.registry import promote
+    from techscore.scoring.pyfunc import log_scoring_model
+
+    with mlflow.start_run():
+        info = log_scoring_model(model, registered_model_name="scoring_cli_test")
+    promote("scoring_cli_test", info.registered_model_version)
+    clean_frame.head(100).to_parquet(tmp_path / "in.parquet")
+    summary = _json(runner.invoke(app, ["score", "--model", "models:/scoring_cli_test@champion", "--input",
+                                        str(tmp_path / "in.parquet"), "--output", str(tmp_path / "s.parquet"),
+                                        "--json"]))
+    assert summary["scored"] == 100
+    scores = pq.read_table(tmp_path / "s.parquet").to_pandas()
+    np.testing.assert_allclose(scores["pd"], model.predict_pd(clean_frame.head(100)), atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def raw_world(tmp_path_factory):
+    """Raw tables, a workspace with a small catalogue, and a model trained on its features as of AS_OF."""
+    from techscore.catalogue import load_catalogue
+    from techscore.dataset.build import featurize
+    from techscore.model.fit import fit_pd_model
+    from techscore.specs import LearnerSpec, ModelSpec
+    from tests.catalogue.world import make_world, write_world
+
+    data = write_world(make_world(n_firms=60, seed=4), tmp_path_factory.mktemp("raw"))
+    ws = tmp_path_factory.mktemp("ws")
+    (ws / "features").mkdir()
+    (ws / "features" / "mini.py").write_text(textwrap.dedent(MINI_CATALOGUE), encoding="utf-8")
+    catalogue = load_catalogue(ws)
+    X = featurize(data, None, pd.Timestamp(AS_OF), catalogue=catalogue)
+    y = (np.random.default_rng(0).random(len(X)) < 0.3).astype(int)
+    spec = ModelSpec(name="raw", learner=LearnerSpec(num_leaves=4, min_child_samples=3, num_boost_round=20,
+                                                     early_stopping_rounds=0, refit=False, min_data_per_group=2))
+    model, _ = fit_pd_model(X, y, None, None, catalogue.features, spec, catalogue_version=catalogue.version)
+    folder = model.save(tmp_path_factory.mktemp("rawmodel") / "model")
+    return data, ws, model, folder, X
+
+
+def test_score_raw_tables_as_of_a_date(raw_world, tmp_path):
+    data, ws, model, folder, X = raw_world
+    from techscore.sources.uscc import complete
+
+    unknown = str(complete(["91110108MA9999999"])[0])  # a valid code the raw tables do not hold
+    firms = [*X.index[:12], unknown, "91110108MA9999999I"]  # I is outside the code alphabet
+    (tmp_path / "firms.txt").write_text("\n".join(firms) + "\n", encoding="utf-8")
+    out = tmp_path / "scores.parquet"
+    summary = _json(runner.invoke(app, ["score", "--model", str(folder), "--input", str(data), "--as-of", AS_OF,
+                                        "--firms", str(tmp_path / "firms.txt"), "--workspace", str(ws),
+                                        "--output", str(out), "--json"]))
+    assert (summary["input"], summary["scored"], summary["rejected"]) == (14, 12, 2)
+    assert summary["rejected_by"] == {"invalid_uscc": 1, "no_features": 1}
+    scores = pq.read_table(out).to_pandas()
+    assert scores["uscc"].tolist() == list(X.index[:12])
+    assert (scores["as_of"] == AS_OF).all()
+    np.testing.assert_allclose(scores["pd"], model.predict_pd(X.iloc[:12]), atol=1e-12)
+
+
+def test_raw_tables_need_a_date_and_the_models_catalogue(raw_world, tmp_path):
+    data, ws, model, folder, X = raw_world
+    base = ["score", "--model", str(folder), "--input", str(data), "--workspace", str(ws),
+            "--output", str(tmp_path / "s.parquet")]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 2 and "raw tables need --as-of" in result.stderr
+    stale = dataclasses.replace(model, catalogue_version="0123456789abcdef").save(tmp_path / "stale")
+    args = ["score", "--model", str(stale), *base[3:], "--as-of", AS_OF]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "trained on version 0123456789abcdef" in " ".join(result.stderr.split())
+    assert runner.invoke(app, [*args, "--skip-catalogue-check", "--json"]).exit_code == 0
