@@ -414,7 +414,7 @@ def _tables(spec: JointSpec, outcomes: dict[tuple[str, str], Outcome], y: np.nda
 
 
 # --- files ------------------------------------------------------------------------------------------------------
-def markdown_table(frame: pd.DataFrame, columns: Sequence[str], digits: int = 3) -> str:
+def _markdown_table(frame: pd.DataFrame, columns: Sequence[str], digits: int = 3) -> str:
     """A Markdown table of `columns` (numbers rounded, missing as a dash)."""
     def cell(v: object) -> str:
         if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
@@ -447,11 +447,11 @@ def _write(result: JointResult, out: Path) -> dict[str, Path]:
           f"{spec.bootstrap.n} paired bootstrap resamples; each variant's cut-off from its own PDs of the test "
           "applicants (NPL rule or approval rate), outcomes observed after.\n",
           "\n## By bank and variant\n\n",
-          markdown_table(result.table, ["bank", "variant", "bank_train_loans", "test_loans", "test_defaults", "auc",
+          _markdown_table(result.table, ["bank", "variant", "bank_train_loans", "test_loans", "test_defaults", "auc",
                                         "auc_lo", "auc_hi", "ks", "brier", "calibration_oe", "approval_rate",
                                         "approved_bad_rate", "note"]),
           "\n## AUC differences\n\n",
-          markdown_table(result.differences, ["bank", "comparison", "bank_train_loans", "auc_variant", "auc_baseline",
+          _markdown_table(result.differences, ["bank", "comparison", "bank_train_loans", "auc_variant", "auc_baseline",
                                               "auc_diff", "diff_lo", "diff_hi", "p_value", "note"])]
     paths["comparison.md"] = out / "comparison.md"
     paths["comparison.md"].write_text("".join(md), encoding="utf-8")

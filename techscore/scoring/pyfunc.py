@@ -45,7 +45,7 @@ class ScoringPyfunc(mlflow.pyfunc.PythonModel):
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         out = self.scorer.score_frame(model_input)
-        text = [c for c in out.columns if out[c].dtype == object]
+        text = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
         return out.assign(**{c: out[c].fillna("") for c in text})
 
 
