@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Chromium (PDF reports, browser tests) and a CJK font, from the system's packages; skipped with a message
+# where it cannot install (not root): reports still render as HTML and the browser tests say why they skip.
+system-deps:
+	-bash scripts/install-system-deps.sh
+
+demo: $(STAMP) system-deps
 	$(BIN)/techscore demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from techscore.exceptions import ValidationError
+        from techscore.explain.summary import explain_callback
         from techscore.model.registry import promote
         from techscore.model.train import train
         from techscore.scoring import score_file
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                           f"0 errors, {checked.n_warnings} warnings")
 
             with console.status("3/6 building the dataset and training the PD model (a few minutes)"):
-                result = train(spec, tracking_uri=uri)
+                result = train(spec, tracking_uri=uri, callbacks=[explain_callback()])
             m = result.metrics
             console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
                           f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('test_challenger_auc', float('nan')):.3f}; "

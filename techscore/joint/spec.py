@@ -36,7 +36,9 @@ from techscore.joint.server import _check_name
 from techscore.specs import (
     DataSpec,
     ExperimentSpec,
+    LearnerSpec,
     ModelSpec,
+    Scalar,
     SplitSpec,
     _parse,
     _read_toml,
@@ -161,6 +163,10 @@ class SynthSpec(_Spec):
     seed: int = 0
 
 
+class _LearnerOverride(_Spec):
+    learner: LearnerSpec
+
+
 class JointSpec(_Spec):
     """A joint-modelling experiment spec file."""
 
@@ -168,6 +174,9 @@ class JointSpec(_Spec):
     description: str = ""
     model: str = "models/pd_lgbm_v1.toml"
     """Model spec file, relative to the workspace; every variant fits with it."""
+    learner: dict[str, Scalar] = Field(default_factory=dict)
+    """Learner parameters overriding the model spec's for every variant (e.g. ``refit = false``); checked as the
+    model spec's ``[learner]`` table is."""
     data: DataSpec
     split: SplitSpec
     synth: SynthSpec | None = None
@@ -256,7 +265,12 @@ class JointSpec(_Spec):
         return spec
 
     def model_spec(self) -> ModelSpec:
-        return load_model_spec(self.resolve(self.model), workspace=self.workspace)
+        """The model spec every variant fits with: the file `model` names, with the `learner` overrides."""
+        base = load_model_spec(self.resolve(self.model), workspace=self.workspace)
+        if not self.learner:
+            return base
+        merged = _parse(_LearnerOverride, {"learner": {**base.learner.model_dump(), **self.learner}}, self.shown)
+        return base.model_copy(update={"learner": merged.learner})
 
     def error(self, key: str, message: str) -> SpecError:
         """A SpecError naming this spec's file and `key`."""

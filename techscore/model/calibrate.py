@@ -73,23 +73,39 @@ class Calibrator:
 
 
 def _platt(margin: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """Maximum-likelihood (a, b) of ``P(y=1) = sigmoid(a * margin + b)`` by Newton's method (Platt 1999, with
-    his smoothed targets so a separable validation set still gives finite coefficients)."""
+    """Maximum-likelihood (a, b) of ``P(y=1) = sigmoid(a * margin + b)``: Newton's method with a backtracking
+    line search (Lin, Lin and Weng 2007), on Platt's smoothed targets so that a separable validation set still
+    gives finite coefficients."""
     n1, n0 = float(y.sum()), float(len(y) - y.sum())
     t = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
     if np.ptp(margin) < 1e-12:  # a constant booster: only the base rate can be learned
         rate = float(t.mean())
         return 0.0, float(np.log(rate / (1 - rate)))
     X = np.column_stack([margin, np.ones_like(margin)])
-    w = np.array([1.0, np.log((n1 + 1) / (n0 + 1)) - margin.mean()])
+
+    def loss(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.sum(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - t * z))
+
+    w = np.array([0.0, np.log((n1 + 1) / (n0 + 1))])
+    f = loss(w)
     for _ in range(iterations):
         p = sigmoid(X @ w)
         grad = X.T @ (p - t)
+        if np.abs(grad).max() < 1e-9 * len(t):
+            break
         hess = X.T @ (X * (p * (1 - p))[:, None]) + 1e-12 * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-10:
+        scale, decrease = 1.0, float(grad @ step)
+        while scale > 1e-10:
+            trial = w - scale * step
+            f_trial = loss(trial)
+            if f_trial <= f - 1e-4 * scale * decrease:
+                break
+            scale /= 2
+        else:
             break
+        w, f = trial, f_trial
     return float(w[0]), float(w[1])
 
 

@@ -31,7 +31,7 @@ class PDModelPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.model = PDModel.load(context.artifacts[ARTIFACT_KEY])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         return self.model.predict_frame(model_input)

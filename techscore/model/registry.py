@@ -31,15 +31,18 @@ def register(model_uri: str, name: str, *, alias: str | None = CHALLENGER, run_i
     """Register `model_uri` as a new version of `name` and point `alias` at it; returns the ModelVersion."""
     from mlflow.exceptions import MlflowException
 
+    from techscore.model.tracking import using_tracking_uri
+
     c = client(tracking_uri)
     try:
-        try:
-            c.get_registered_model(name)
-        except MlflowException:
-            c.create_registered_model(name, description="techscore PD model (pd, score, grade).")
-        version = c.create_model_version(name, source=model_uri, run_id=run_id, tags=tags or {})
-        if alias:
-            c.set_registered_model_alias(name, alias, version.version)
+        with using_tracking_uri(c.tracking_uri):  # the registry looks the logged model up through the fluent API
+            try:
+                c.get_registered_model(name)
+            except MlflowException:
+                c.create_registered_model(name, description="techscore PD model (pd, score, grade).")
+            version = c.create_model_version(name, source=model_uri, run_id=run_id, tags=tags or {})
+            if alias:
+                c.set_registered_model_alias(name, alias, version.version)
     except MlflowException as exc:
         raise ModelError(f"could not register {model_uri} as '{name}': {exc.message}") from exc
     return version
@@ -78,8 +81,11 @@ def download_model(uri: str, *, tracking_uri: str | None = None, dst: str | Path
             else:
                 raise ModelError(f"model URI {uri!r} must name a version or alias: models:/NAME@ALIAS or models:/NAME/VERSION.")
             source = mv.source
-        local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=None if dst is None else str(dst),
-                                                    tracking_uri=c.tracking_uri)
+        from techscore.model.tracking import using_tracking_uri
+
+        with using_tracking_uri(c.tracking_uri):
+            local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=None if dst is None else str(dst),
+                                                        tracking_uri=c.tracking_uri, registry_uri=c.tracking_uri)
     except MlflowException as exc:
         raise ModelError(f"cannot load model {uri!r}: {exc.message}") from exc
     return Path(local)

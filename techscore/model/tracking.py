@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,8 @@ import numpy as np
 from techscore.dataset.frame import LABEL
 from techscore.model.events import TrainEnv, TrainResult
 
-__all__ = ["MlflowCallback", "BOOSTER_NAME", "MODEL_NAME", "ensure_experiment", "mlflow_callback", "tracking_uri_for"]
+__all__ = ["MlflowCallback", "BOOSTER_NAME", "MODEL_NAME", "ensure_experiment", "mlflow_callback", "tracking_uri_for",
+           "using_tracking_uri"]
 
 BOOSTER_NAME = "booster"
 MODEL_NAME = "pd_model"
@@ -55,6 +58,25 @@ def ensure_experiment(client, name: str) -> str:
         return found.experiment_id
     root = _artifact_root(client.tracking_uri)
     return client.create_experiment(name, artifact_location=None if root is None else f"{root}/{name}")
+
+
+@contextmanager
+def using_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API (tracking and registry) at `uri` for the block, then restore what was set.
+
+    MLflow resolves some references through the fluent API even when a client is given (a logged model named
+    by a registry source), so model logging and registration run inside this block.
+    """
+    import mlflow
+
+    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(tracking)
+        mlflow.set_registry_uri(registry)
 
 
 def _metric_name(name: str) -> str:
@@ -207,29 +229,24 @@ class MlflowCallback:
 
         model = r.model
         example = input_example(model, r.dataset.X)
-        previous = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(self.uri)
-        try:
-            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None), \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+        with using_tracking_uri(self.uri), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
                 booster_info = mlflow.lightgbm.log_model(model.booster, name=BOOSTER_NAME,
                                                          pip_requirements=pip_requirements())
                 info = mlflow.pyfunc.log_model(
                     name=MODEL_NAME, python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(r.paths["model"])},
                     signature=model_signature(model), input_example=example, pip_requirements=pip_requirements(),
                 )
-        finally:
-            mlflow.set_tracking_uri(previous)
-        r.model_uri = info.model_uri
-        self.client.set_tag(self.run_id, "techscore.model_uri", info.model_uri)
-        self.client.set_tag(self.run_id, "techscore.booster_uri", booster_info.model_uri)
-        if self.registered_model:
-            from techscore.model.registry import CHALLENGER, register
+            r.model_uri = info.model_uri
+            self.client.set_tag(self.run_id, "techscore.model_uri", info.model_uri)
+            self.client.set_tag(self.run_id, "techscore.booster_uri", booster_info.model_uri)
+            if self.registered_model:
+                from techscore.model.registry import CHALLENGER, register
 
-            mv = register(info.model_uri, self.registered_model, alias=CHALLENGER, run_id=self.run_id,
-                          tracking_uri=self.uri, tags={"experiment": r.experiment.name if r.experiment else ""})
-            r.registered_model, r.model_version = self.registered_model, str(mv.version)
+                mv = register(info.model_uri, self.registered_model, alias=CHALLENGER, run_id=self.run_id,
+                              tracking_uri=self.uri, tags={"experiment": r.experiment.name if r.experiment else ""})
+                r.registered_model, r.model_version = self.registered_model, str(mv.version)
 
 
 def mlflow_callback(experiment: str, **kwargs) -> MlflowCallback:

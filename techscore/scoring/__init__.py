@@ -7,7 +7,13 @@ of `techscore.scoring.pyfunc`, which scores Spark DataFrames through `mlflow.pyf
 
 from techscore.scoring.guard import ID_COLUMN, REJECT_CODES, InputSchema, RowCheck, check_columns, check_rows
 from techscore.scoring.raw import featurize_table
-from techscore.scoring.score import DEFAULT_CHUNK_ROWS, ChunkScorer, ScoreSummary, rejects_path_for, score_file
+from techscore.scoring.score import (
+    DEFAULT_CHUNK_ROWS,
+    ChunkScorer,
+    ScoreSummary,
+    rejects_path_for,
+    score_file,
+)
 from techscore.scoring.stream import Chunk, TableInput, open_input
 
 __all__ = [

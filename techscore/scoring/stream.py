@@ -16,14 +16,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from techscore.exceptions import ScoringError, SchemaError
+from techscore.exceptions import SchemaError, ScoringError
 
 __all__ = ["Chunk", "TableInput", "input_format", "open_input"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt")
-READ_BUFFER_BYTES = 8 * 2**20
-"""Parquet pages are streamed through a buffer of this size instead of reading whole column chunks."""
+READ_BUFFER_BYTES = 2**20
+"""Parquet pages are streamed through a buffer of this size per column instead of reading whole column chunks
+(so a file written as one huge row group still reads in bounded memory)."""
 CSV_BLOCK_BYTES = 4 * 2**20
 
 

@@ -192,6 +192,16 @@ def test_spec_errors_name_the_file_and_key(ws, top, tables, message):
         load_joint(_write(ws, top + SPEC + tables), check_model=False)
 
 
+def test_spec_learner_overrides_apply_to_every_variant_and_are_checked(ws):
+    spec = load_joint(_write(ws, SPEC + "[learner]\nrefit = false\nlearning_rate = 0.2\n"))
+    assert spec.model_spec().learner.learning_rate == 0.2 and spec.model_spec().learner.refit is False
+    assert spec.model_spec().name == "m" and spec.model_spec().path == ws / "models" / "m.toml"
+    with pytest.raises(SpecError, match=r"j\.toml: unknown key 'learner\.refitt'"):
+        load_joint(_write(ws, SPEC + "[learner]\nrefitt = false\n"))
+    with pytest.raises(SpecError, match=r"j\.toml: key 'learner\.learning_rate'"):
+        load_joint(_write(ws, SPEC + "[learner]\nlearning_rate = 2\n"))
+
+
 def test_spec_needs_loans_of_several_banks_and_an_out_of_time_split(ws):
     one_bank = SPEC.split("[banks.BANK_B]")[0]
     with pytest.raises(SpecError, match="at least two banks"):

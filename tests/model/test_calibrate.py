@@ -22,6 +22,16 @@ def test_platt_recovers_known_map():
     assert np.allclose(cal.log_odds(margin), cal.params["a"] * margin + cal.params["b"])
 
 
+def test_platt_converges_on_widely_spread_margins():
+    """Out-of-fold margins of a long-trained booster span tens of log-odds; a plain Newton step diverges there."""
+    rng = np.random.default_rng(3)
+    margin = np.r_[rng.normal(-12, 4, 5000), rng.normal(2, 6, 200)]
+    y = (rng.random(5200) < sigmoid(0.35 * margin + 0.4)).astype(int)
+    cal = fit_calibrator(margin, y, "platt")
+    assert 0.2 < cal.params["a"] < 0.5 and abs(cal.params["b"] - 0.4) < 0.5
+    assert len(np.unique(cal.predict(margin))) > 5000
+
+
 def test_isotonic_is_monotone_and_bounded():
     rng = np.random.default_rng(1)
     margin = rng.normal(0, 1, 3000)

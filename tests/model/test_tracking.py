@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 from techscore.exceptions import ModelError
 from techscore.model.pdmodel import PDModel
 from techscore.model.registry import promote
+from techscore.model.tracking import using_tracking_uri
 
 pytestmark = pytest.mark.slow
 
@@ -64,22 +65,23 @@ def test_run_artifacts(trained, client, tmp_path):
     assert {"variable", "name", "bin", "woe", "points"} <= set(points.columns)
 
 
-def test_models_logged_and_registered(trained, client):
+def test_models_logged_and_registered(trained, client, tracking_uri):
     assert trained.registered_model == "techscore_test_pd" and trained.model_version
     mv = client.get_model_version_by_alias("techscore_test_pd", "challenger")
-    assert mv.version == trained.model_version and mv.run_id == trained.run_id
+    assert str(mv.version) == trained.model_version and mv.run_id == trained.run_id
     booster_uri = client.get_run(trained.run_id).data.tags["techscore.booster_uri"]
     import mlflow.lightgbm
 
-    booster = mlflow.lightgbm.load_model(booster_uri)
+    with using_tracking_uri(tracking_uri):
+        booster = mlflow.lightgbm.load_model(booster_uri)
     assert booster.model_to_string() == trained.model.booster.model_to_string()
 
 
 def test_pyfunc_returns_pd_score_grade(trained, tracking_uri, loan_dataset):
     import mlflow.pyfunc
 
-    mlflow.set_tracking_uri(tracking_uri)
-    model = mlflow.pyfunc.load_model(trained.model_uri)
+    with using_tracking_uri(tracking_uri):
+        model = mlflow.pyfunc.load_model(trained.model_uri)
     X = loan_dataset.X.iloc[:20].copy()
     X["profile_industry_section"] = X["profile_industry_section"].astype(str)
     out = model.predict(X)
@@ -96,14 +98,14 @@ def test_promote_moves_champion_and_from_mlflow(trained, workspace, loan_dataset
 
     name = trained.registered_model
     promote(name, trained.model_version, tracking_uri=tracking_uri)
-    assert client.get_model_version_by_alias(name, "champion").version == trained.model_version
+    assert str(client.get_model_version_by_alias(name, "champion").version) == trained.model_version
     second = train(workspace / "experiments" / "synthetic.toml", dataset=loan_dataset, tracking_uri=tracking_uri,
                    out=tmp_path / "out2")
     assert int(second.model_version) == int(trained.model_version) + 1
-    assert client.get_model_version_by_alias(name, "challenger").version == second.model_version
-    assert client.get_model_version_by_alias(name, "champion").version == trained.model_version
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == second.model_version
+    assert str(client.get_model_version_by_alias(name, "champion").version) == trained.model_version
     promote(name, second.model_version, tracking_uri=tracking_uri)
-    assert client.get_model_version_by_alias(name, "champion").version == second.model_version
+    assert str(client.get_model_version_by_alias(name, "champion").version) == second.model_version
     assert "champion" not in client.get_model_version(name, trained.model_version).aliases
     # same spec and seed: the second run reproduces the first
     assert second.model.booster.model_to_string() == trained.model.booster.model_to_string()

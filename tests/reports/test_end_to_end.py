@@ -26,14 +26,13 @@ early_stopping_rounds = 25
 """
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
+def _demo_run(base: Path):
     """A small synthetic world trained with MLflow tracking and the SHAP-summary callback."""
     from techscore.explain.summary import explain_callback
     from techscore.model.train import train
     from techscore.synth import generate
 
-    base = tmp_path_factory.mktemp("demo")
+    base.mkdir(parents=True)
     generate(700, 11, base / "world")
     (base / "model.toml").write_text(MODEL_TOML, encoding="utf-8")
     (base / "experiment.toml").write_text(f"""
@@ -47,8 +46,7 @@ dataset = "{base / 'dataset'}"
 train_before = 2022-01-01
 test_from = 2023-01-01
 """, encoding="utf-8")
-    result = train(base / "experiment.toml", workspace=ROOT, out=base / "outputs", callbacks=[explain_callback()])
-    return result, base
+    return train(base / "experiment.toml", workspace=ROOT, out=base / "outputs", callbacks=[explain_callback()])
 
 
 def _cli(*args: str):
@@ -69,8 +67,7 @@ def _artifacts(run_id: str) -> set[str]:
     return found
 
 
-def test_training_logs_shap_summaries_and_references(demo_run):
-    result, _ = demo_run
+def _training_logged_shap_summaries_and_references(result) -> None:
     logged = _artifacts(result.run_id)
     assert {"explain/references.json", "explain/shap_importance.csv", "explain/direction_check.csv",
             "explain/shap_values.parquet", "explain/shap_importance_zh.png", "explain/shap_beeswarm_en.png"} <= logged
@@ -78,10 +75,9 @@ def test_training_logs_shap_summaries_and_references(demo_run):
     assert refs["by"] == "seg_industry" and refs["groups"]
 
 
-def test_shap_adds_up_to_the_pd_models_log_odds_for_every_test_firm(demo_run):
+def _shap_adds_up_to_the_pd_models_log_odds_for_every_test_firm(result) -> None:
     from techscore.explain import explain
 
-    result, _ = demo_run
     model, frame = result.model, result.dataset.frame
     test = frame.iloc[result.folds[0].test]
     expl = explain(model, test)
@@ -89,18 +85,14 @@ def test_shap_adds_up_to_the_pd_models_log_odds_for_every_test_firm(demo_run):
     assert expl.feature_ids == model.feature_ids
 
 
-def test_model_and_firm_reports_from_the_run(demo_run, chromium, tmp_path, monkeypatch):
+def _reports_open_print_and_are_logged(result, out: Path, batch: Path) -> None:
     from techscore.reports.chromium import check_page
 
-    result, base = demo_run
     run_id = result.run_id
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "reports"
     _cli("report", "model", run_id, "--out", str(out), "--workspace", str(ROOT), "--pdf")
     firms = result.predictions.sort_values("pd")["uscc"].drop_duplicates()
     one = firms.iloc[-1]
     _cli("report", "firm", run_id, "--uscc", one, "--out", str(out), "--lang", "en", "--workspace", str(ROOT))
-    batch = tmp_path / "batch.txt"
     batch.write_text("\n".join(firms.iloc[[0, len(firms) // 2, -1]]), encoding="utf-8")
     _cli("report", "firm", run_id, "--batch", str(batch), "--out", str(out), "--pdf", "--workspace", str(ROOT))
 
@@ -114,20 +106,27 @@ def test_model_and_firm_reports_from_the_run(demo_run, chromium, tmp_path, monke
     text = pages["firm"].read_text(encoding="utf-8")
     assert one in text and "Factors raising the risk most" in text and "行业" in text
     batch_pdf = (out / "firms_batch.pdf").read_bytes()
-    assert batch_pdf[:5] == b"%PDF-" and b"/Count 3" in batch_pdf
+    assert batch_pdf[:5] == b"%PDF-" and b"/Count 3" in batch_pdf  # one A4 page per firm
     assert (out / "model_report.pdf").read_bytes()[:5] == b"%PDF-"
-
     logged = _artifacts(run_id)
     assert {"reports/model_report.html", "reports/model_report.pdf", f"reports/firm_{one}.html",
             "reports/firms_batch.html", "reports/firms_batch.pdf"} <= logged
 
 
-def test_report_of_unknown_firm_is_a_clean_error(demo_run, tmp_path, monkeypatch):
+def _unknown_firm_is_a_clean_error(result, out: Path) -> None:
     from techscore.cli import app
 
-    result, _ = demo_run
-    monkeypatch.chdir(ROOT)
     res = CliRunner().invoke(app, ["report", "firm", result.run_id, "--uscc", "91110000000000000X", "--out",
-                                   str(tmp_path), "--no-log"])
+                                   str(out), "--no-log", "--workspace", str(ROOT)])
     assert res.exit_code == 2
     assert "1 firm not in the run's data" in res.output and "91110000000000000X" in res.output
+
+
+def test_demo_path_end_to_end(chromium, tmp_path, monkeypatch):
+    """One test (one training) for the whole path: pytest-xdist may not keep a group on one worker."""
+    monkeypatch.chdir(ROOT)
+    result = _demo_run(tmp_path / "demo")
+    _training_logged_shap_summaries_and_references(result)
+    _shap_adds_up_to_the_pd_models_log_odds_for_every_test_firm(result)
+    _reports_open_print_and_are_logged(result, tmp_path / "reports", tmp_path / "batch.txt")
+    _unknown_firm_is_a_clean_error(result, tmp_path / "unknown")

@@ -7,7 +7,6 @@ import shutil
 import sys
 
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -39,6 +38,7 @@ def spark(monkeypatch):
 @pytest.mark.xdist_group("spark")
 def test_spark_udf_scores_like_the_local_command(spark, model, dirty, tmp_path):
     import mlflow
+
     from techscore.model.registry import promote
     from techscore.scoring.pyfunc import log_scoring_model
     from techscore.scoring.spark import score_spark
