@@ -32,8 +32,19 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "score.json"
 SECTIONS = ("C", "I", "M", "F", "L", "G", "E")
 
-PREDICT_CHILD = """
-import json, resource, sys, time
+PEAK_RSS = """
+def peak_rss_mb():
+    # VmHWM: this process's own peak (ru_maxrss survives exec on Linux, so it would report the parent's)
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+PREDICT_CHILD = PEAK_RSS + """
+import json, sys, time
 import numpy as np, pyarrow.parquet as pq
 from techscore.model.pdmodel import PDModel
 from techscore.scoring.guard import InputSchema, check_rows
@@ -46,21 +57,21 @@ start = time.perf_counter()
 p = model.booster.predict(X)
 seconds = time.perf_counter() - start
 print(json.dumps({"rows": len(X), "seconds": seconds,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
-SCORE_CHILD = """
-import json, resource, sys, time
+SCORE_CHILD = PEAK_RSS + """
+import json, sys, time
 from techscore.model.pdmodel import PDModel
 from techscore.scoring import score_file
 model = PDModel.load(sys.argv[1])
 import techscore.explain.treeshap, pyarrow.parquet                            # imports outside the timing
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = peak_rss_mb()
 start = time.perf_counter()
 s = score_file(model, sys.argv[2], sys.argv[3], reasons=int(sys.argv[4]), chunk_rows=int(sys.argv[5]))
 seconds = time.perf_counter() - start
 print(json.dumps({"rows": s.input, "scored": s.scored, "rejected": s.rejected, "seconds": seconds,
-                  "rss_before_mb": before, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_before_mb": before, "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         table = work / "features.parquet"
         rows, _ = make_features(args.rows, args.features, args.seed + 1)
-        rows.to_parquet(table, index=False, row_group_size=100_000)
+        rows.to_parquet(table, index=False)  # pandas defaults: up to 1Mi rows in one row group
         del rows
         t_table = time.perf_counter() - t0
         print(f"model: {model.booster.num_trees()} trees ({t_model:.0f} s); table: {args.rows:,} rows, "

@@ -46,11 +46,11 @@ def comparison_chart(table: pd.DataFrame, differences: pd.DataFrame, *, level: s
         ax_cut.bar(pos, t["approval_rate"].to_numpy(dtype=float), width, color=color, alpha=0.85, label=v)
         rate_ax.plot(pos, t["approved_bad_rate"].to_numpy(dtype=float), "o", color="black", ms=4)
     lo = np.nanmin(table["auc_lo"].to_numpy(dtype=float)) if table["auc_lo"].notna().any() else 0.5
-    ax_auc.set(ylim=(max(0.0, min(0.5, lo - 0.05)), 1.0), ylabel="AUC on the bank's test loans",
+    ax_auc.set(ylim=(max(0.0, min(0.5, lo - 0.05)), 1.04), ylabel="AUC on the bank's test loans",
                title=f"AUC with {level} bootstrap interval")
     ax_auc.set_xticks(x, labels, fontsize=8)
     ax_auc.axhline(0.5, color="grey", lw=0.6, ls=":")
-    ax_auc.legend(fontsize=8, loc="lower left")
+    ax_auc.legend(fontsize=8, loc="upper center", ncol=len(variants), frameon=False)
 
     comparisons = list(dict.fromkeys(differences["comparison"]))
     cw = 0.8 / max(len(comparisons), 1)
@@ -66,9 +66,10 @@ def comparison_chart(table: pd.DataFrame, differences: pd.DataFrame, *, level: s
     if comparisons:
         ax_diff.legend(fontsize=8)
 
-    ax_cut.set(ylim=(0, 1.05), ylabel="approval rate at the bank's cut-off", title="At the bank's cut-off")
+    ax_cut.set(ylim=(0, 1.15), ylabel="approval rate at the bank's cut-off (bars)", title="At the bank's cut-off")
     rate_ax.set_ylabel("observed bad rate of approved (dots)")
-    rate_ax.set_ylim(bottom=0)
+    worst = np.nanmax(table["approved_bad_rate"].to_numpy(dtype=float)) if table["approved_bad_rate"].notna().any() else 0
+    rate_ax.set_ylim(0, max(worst, 1e-3) * 1.35)  # room for the legend above the dots
     ax_cut.set_xticks(x, labels, fontsize=8)
-    ax_cut.legend(fontsize=8, loc="lower left")
+    ax_cut.legend(fontsize=8, loc="upper center", ncol=len(variants), frameon=False)
     return fig

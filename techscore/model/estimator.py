@@ -18,7 +18,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_n_features,
@@ -209,10 +209,12 @@ class TechScoreClassifier(ClassifierMixin, BaseEstimator):
         if len(y) != len(frame):
             raise ValueError(f"X and y have inconsistent numbers of samples: {len(frame)} and {len(y)}.")
         check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
-            raise ValueError(f"{type(self).__name__} is a binary classifier and needs 2 classes; "
-                             f"got {len(self.classes_)} class{'es' if len(self.classes_) != 1 else ''}.")
+            raise ValueError(f"{type(self).__name__} needs 2 classes (defaults and non-defaults); got 1 class.")
         y01 = (y == self.classes_[1]).astype(np.int64)
         features = self._features(X, frame)
         for f in features:
@@ -244,5 +246,6 @@ class TechScoreClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """classes_[1] where the calibrated PD is at least one half, else classes_[0]."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        """classes_[1] where the calibrated PD is above one half, else classes_[0]."""
+        positive = self.decision_function(X) > 0  # PD above one half, as scikit-learn reads decision_function
+        return self.classes_[positive.astype(int)]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from techscore.exceptions import ScoringError
 from techscore.explain.reasons import top_k
@@ -140,8 +141,6 @@ class ChunkScorer:
         return pa.Table.from_arrays(columns, schema=self.result_schema())
 
     def _coded(self, grade: pa.Array) -> pa.DictionaryArray:
-        import pyarrow.compute as pc
-
         return pa.DictionaryArray.from_arrays(pc.index_in(grade, value_set=self._grades).cast(pa.int32()),
                                               self._grades)
 

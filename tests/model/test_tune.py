@@ -1,0 +1,55 @@
+"""Tuning: seeded TPE, pruning through a LightGBM callback, a resumable SQLite study, nested MLflow runs."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from techscore.model.lgbm import fit_booster
+from techscore.model.tune import pruning_callback, tune
+from techscore.specs import load_model_spec
+from tests.model.conftest import EXPERIMENT_TOML, MODEL_TOML, make_loan_dataset, write_workspace
+
+pytestmark = pytest.mark.slow
+
+
+def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
+    model = MODEL_TOML.replace("num_boost_round = 300", "num_boost_round = 60")
+    experiment = EXPERIMENT_TOML.replace('mlflow_experiment = "techscore-test-synthetic"',
+                                         'mlflow_experiment = "techscore-test-tune"')
+    ws = write_workspace(tmp_path, model=model, experiment=experiment)
+    ds = make_loan_dataset(n=1500, seed=3)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    kwargs = dict(dataset=ds, storage=storage, tracking_uri=tracking_uri, pruner="median")
+    first = tune(ws / "experiments" / "synthetic.toml", trials=2, **kwargs)
+    assert first.trials == 2 and first.objective == "valid_auc"
+    second = tune(ws / "experiments" / "synthetic.toml", trials=2, **kwargs)  # same stable study name: resumes
+    assert second.trials == 4 and second.study.study_name == "synthetic-test_lgbm"
+    assert len(optuna.load_study(study_name="synthetic-test_lgbm", storage=storage).trials) == 4
+    assert second.best_value >= first.best_value
+    spec = load_model_spec(ws / "models" / "test_lgbm_tuned.toml")
+    assert spec.name == "test_lgbm_tuned" and spec.learner.learning_rate == pytest.approx(second.best_params["learning_rate"])
+    assert spec.learner.num_boost_round == 60 and spec.seed == 7
+    assert (ws / "models" / "test_lgbm_tuned.toml").read_text().startswith("# Written by `techscore tune`")
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name("techscore-test-tune")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 2 and len(children) == 4
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {r.info.run_id for r in parents}
+    assert all("learning_rate" in r.data.params and "objective" in r.data.metrics for r in children
+               if r.data.tags["optuna.state"] == "COMPLETE")
+
+
+def test_pruning_callback_stops_a_poor_trial(loan_dataset):
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.999))
+    trial = study.ask()
+    X, y = loan_dataset.X, loan_dataset.y.to_numpy()
+    with pytest.raises(optuna.TrialPruned, match="pruned at round 10"):
+        fit_booster(X.iloc[:3000], y[:3000], X.iloc[3000:], y[3000:], params={"objective": "binary", "metric": "auc",
+                    "verbosity": -1, "num_threads": 1}, num_boost_round=100, callbacks=[pruning_callback(trial)])
+    reported = study.trials[0].intermediate_values
+    assert list(reported) == [10] and 0.5 < reported[10] < 0.999
