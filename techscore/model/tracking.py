@@ -225,7 +225,13 @@ class MlflowCallback:
         import mlflow.lightgbm
         import mlflow.pyfunc
 
-        from techscore.model.pyfunc import ARTIFACT_KEY, CODE_FILE, input_example, model_signature, pip_requirements
+        from techscore.model.pyfunc import (
+            ARTIFACT_KEY,
+            CODE_FILE,
+            input_example,
+            model_signature,
+            pip_requirements,
+        )
 
         model = r.model
         example = input_example(model, r.dataset.X)

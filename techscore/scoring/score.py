@@ -166,8 +166,10 @@ class ChunkScorer:
     def score_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a pandas frame row for row (the pyfunc and Spark path): the result columns plus `reject_code`
         and `reject_reason`; a rejected row has null results and says why, so no row is dropped silently."""
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        check = self.check(table)
+        check_columns(list(map(str, frame.columns)), None, self.schema, "the frame to score",
+                      require_id=self.require_id)
+        used = [c for c in (ID_COLUMN, *self.schema.features) if c in frame.columns]
+        check = self.check(pa.Table.from_pandas(frame[used], preserve_index=False))
         n = len(frame)
         scores = self.score_matrix(check.X)
         out = pd.DataFrame(index=frame.index)

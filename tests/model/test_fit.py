@@ -9,8 +9,8 @@ from techscore.exceptions import ModelError
 from techscore.model.fit import fit_pd_model
 from techscore.model.lgbm import fit_booster, monotone_constraints
 from techscore.model.metrics import auc
-from techscore.model.train import fit_fold
 from techscore.model.split import cv_folds, out_of_time
+from techscore.model.train import fit_fold
 from techscore.specs import LearnerSpec, ModelSpec
 from tests.model.conftest import TRUE_EFFECTS
 

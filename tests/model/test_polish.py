@@ -14,8 +14,8 @@ def test_polish_cv_quick_check(polish, tmp_path):
     """A 35% stratified subsample, 3 folds with inner CV, a quick learner: discrimination far above chance on
     every fold, out-of-fold PDs calibrated to the bad rate, reports in the real column names. (The WOE
     challenger on these 64 columns is exercised by the full `experiments/polish.toml` run, not here: slow.)"""
-    from techscore.dataset.tabular import stratified_sample
     from techscore.dataset.frame import LoanDataset
+    from techscore.dataset.tabular import stratified_sample
 
     keep = stratified_sample(polish.y.to_numpy(), 0.35, seed=0)
     ds = LoanDataset(frame=polish.frame.iloc[keep], features=polish.features, fingerprint=polish.fingerprint,

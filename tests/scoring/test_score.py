@@ -152,3 +152,11 @@ def test_score_frame_answers_every_row(model, dirty):
     assert out.loc[list(bad), "pd"].isna().all()
     good = out["reject_code"].isna()
     np.testing.assert_allclose(out.loc[good, "pd"], model.predict_pd(sample[good.to_numpy()]), atol=1e-12)
+
+
+def test_score_frame_names_missing_columns(model, clean_frame):
+    from techscore.exceptions import SchemaError
+
+    with pytest.raises(SchemaError, match="the frame to score: feature table is missing 1 column the model was "
+                                          "trained on: fin_leverage"):
+        ChunkScorer(model, 3, require_id=False).score_frame(clean_frame.drop(columns=["fin_leverage", "uscc"]))
