@@ -14,8 +14,8 @@ scorecard, evaluation, plots and MLflow logging (those are the pipeline's report
 The two are run alternately `--repeats` times in one process (best time of each kept) and the overhead is
 `techscore / bare - 1` (target < 25%). Peak RSS of each, measured in a separate child process, is reported too.
 
-    python benchmarks/bench_train_overhead.py                              # Polish data (7,027 x 64), quick
-    python benchmarks/bench_train_overhead.py --data synthetic --rows 200000 --repeats 5
+    python benchmarks/bench_train_overhead.py --data polish --repeats 3    # quick: Polish data (7,027 x 64)
+    python benchmarks/bench_train_overhead.py --rows 200000               # Polish and 200k synthetic loans
 """
 
 from __future__ import annotations
@@ -120,17 +120,9 @@ def peak_rss(which: str, args) -> dict[str, float]:
     return {"peak_rss_mb": after / 1024, "fit_rss_growth_mb": (after - before) / 1024}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", choices=["polish", "synthetic"], default="polish")
-    parser.add_argument("--rows", type=int, default=100_000, help="rows of the synthetic data")
-    parser.add_argument("--rounds", type=int, default=2000, help="maximum boosting rounds (early stopping on)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_overhead.json")
-    args = parser.parse_args()
-
-    ds = load(args.data, args.rows)
+def measure(data: str, args) -> dict:
+    """Time both fits alternately on `data`; peak RSS of each in a child process."""
+    ds = load(data, args.rows)
     s = spec(args.rounds, args.threads)
     parts = split(ds)
     times: dict[str, list[float]] = {"bare": [], "techscore": []}
@@ -143,22 +135,42 @@ def main() -> None:
             iterations[name] = best
     best = {k: min(v) for k, v in times.items()}
     median = {k: float(np.median(v)) for k, v in times.items()}
-    overhead = best["techscore"] / best["bare"] - 1
+    args.data = data
     memory = {k: peak_rss(k, args) for k in ("bare", "techscore")}
-
-    print(f"data: {args.data} ({len(ds.frame):,} rows x {len(ds.features)} features), train {len(parts[0]):,} / "
+    print(f"\ndata: {data} ({len(ds.frame):,} rows x {len(ds.features)} features), train {len(parts[0]):,} / "
           f"valid {len(parts[2]):,}; threads {args.threads}; best iteration {iterations['techscore']} "
           f"(bare {iterations['bare']}); {args.repeats} alternating repeats")
     print(f"{'':<12}{'best s':>10}{'median s':>10}{'peak RSS MB':>13}")
     for k in ("bare", "techscore"):
         print(f"{k:<12}{best[k]:>10.3f}{median[k]:>10.3f}{memory[k]['peak_rss_mb']:>13.0f}")
-    print(f"overhead (best): {overhead:+.1%}   (median: {median['techscore'] / median['bare'] - 1:+.1%}; target < +25%)")
+    overhead = best["techscore"] / best["bare"] - 1
+    print(f"overhead (best): {overhead:+.1%}   (median: {median['techscore'] / median['bare'] - 1:+.1%}; "
+          "target < +25%)")
+    return {
+        "data": data, "rows": len(ds.frame), "features": len(ds.features), "threads": args.threads,
+        "rounds_max": args.rounds, "best_iteration": iterations, "repeats": args.repeats, "seconds": times,
+        "best_seconds": best, "median_seconds": median, "overhead_best": overhead,
+        "overhead_median": median["techscore"] / median["bare"] - 1, "memory": memory,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="polish,synthetic", help="polish, synthetic or both (comma-separated)")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the synthetic data")
+    parser.add_argument("--rounds", type=int, default=2000, help="maximum boosting rounds (early stopping on)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_overhead.json")
+    args = parser.parse_args()
+    datasets = [d.strip() for d in args.data.split(",") if d.strip()]
+    unknown = set(datasets) - {"polish", "synthetic"}
+    if unknown:
+        parser.error(f"--data must name polish and/or synthetic; got {', '.join(sorted(unknown))}")
+    results = [measure(d, args) for d in datasets]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "benchmark": "train_overhead", "data": args.data, "rows": len(ds.frame), "features": len(ds.features),
-        "threads": args.threads, "rounds_max": args.rounds, "best_iteration": iterations, "repeats": args.repeats,
-        "seconds": times, "best_seconds": best, "median_seconds": median, "overhead_best": overhead,
-        "overhead_median": median["techscore"] / median["bare"] - 1, "memory": memory,
+        "benchmark": "train_overhead", "results": results,
         "included": "fit_pd_model: params from spec, categories, name checks, Datasets, lightgbm.train with early "
                     "stopping and learning-curve recording, trim to best iteration, validation margins, Platt, PDModel",
         "baseline": "lightgbm.Dataset x2 + lightgbm.train(same params, early_stopping) + validation margins",

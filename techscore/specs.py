@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -31,7 +31,7 @@ from techscore.workspace import workspace as find_workspace
 
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LearnerSpec", "MasterScaleSpec",
-    "ModelSpec", "ScalingSpec", "SplitSpec", "dataset_options", "load_experiment", "load_model_spec",
+    "ModelSpec", "ScalingSpec", "SplitSpec", "dataset_options", "load_experiment", "load_model_spec", "load_spec",
     "spec_error",
 ]
 
@@ -326,21 +326,38 @@ def _workspace_of(path: Path, workspace: str | Path | None, folder: str) -> Path
     return parent.parent if parent.name == folder else find_workspace()
 
 
-def _parse(cls: type[_Spec], doc: dict, shown: str) -> Any:
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def _parse(cls: type[BaseModel], doc: dict, shown: str) -> Any:
     try:
         return cls.model_validate(doc)
     except PydanticValidationError as exc:
         raise spec_error(shown, exc) from None
 
 
+def load_spec(cls: type[SpecT], path: str | Path, *, workspace: str | Path | None = None,
+              folder: str = "experiments") -> SpecT:
+    """Read TOML file `path` into spec class `cls` (errors name the file and the dotted key).
+
+    Relative paths inside the spec are resolved against `workspace` (default: the parent of `folder` when the
+    file lives in a folder of that name, else the current workspace); the file and workspace are kept on the
+    spec (`path`, `workspace`) when it declares them. Other spec families (joint experiments) load through this.
+    """
+    path = Path(path)
+    root = _workspace_of(path, workspace, folder)
+    shown = _shown(path, root)
+    spec = _parse(cls, _read_toml(path, shown), shown)
+    if "_path" in cls.__private_attributes__:
+        spec._path = path.resolve()  # type: ignore[attr-defined]
+    if "_workspace" in cls.__private_attributes__:
+        spec._workspace = root  # type: ignore[attr-defined]
+    return spec
+
+
 def load_model_spec(path: str | Path, *, workspace: str | Path | None = None) -> ModelSpec:
     """Read and check a model spec TOML; errors name the file and key."""
-    path = Path(path)
-    root = _workspace_of(path, workspace, "models")
-    shown = _shown(path, root)
-    spec = _parse(ModelSpec, _read_toml(path, shown), shown)
-    spec._path = path.resolve()
-    return spec
+    return load_spec(ModelSpec, path, workspace=workspace, folder="models")
 
 
 def load_experiment(
@@ -351,12 +368,7 @@ def load_experiment(
     Relative paths inside it are resolved against `workspace` (default: the folder holding `experiments/`
     when the file lives there, else the current workspace).
     """
-    path = Path(path)
-    root = _workspace_of(path, workspace, "experiments")
-    shown = _shown(path, root)
-    spec = _parse(ExperimentSpec, _read_toml(path, shown), shown)
-    spec._path = path.resolve()
-    spec._workspace = root
+    spec = load_spec(ExperimentSpec, path, workspace=workspace, folder="experiments")
     if check_model:
         spec.model_spec()
     return spec

@@ -7,7 +7,8 @@ training code never asks whether tracking is on. The run holds:
 * the dataset as MLflow dataset inputs (fingerprint as digest, row counts of train / valid / test);
 * metrics: `train_*`, `valid_*`, `test_*` (AUC, Gini, KS, Brier, log loss, lift, score PSI), `challenger_*`,
   `cv_*` and per-fold AUC, segment AUCs as `test_auc.<segment>.<value>`, and the validation learning curve;
-* artifacts: `metrics.json`, `segments.csv`, `tables/`, `plots/`, `challenger/points.csv`, `predictions.parquet`;
+* artifacts: `metrics.json`, `segments.csv`, `tables/`, `plots/`, `challenger/points.csv`, `predictions.parquet`,
+  `model/` (the PDModel folder: `booster.txt`, `pdmodel.json`), `spec/`;
 * the booster in LightGBM's flavour (`booster`, text format, no pickle) and the pyfunc model (`pd_model`:
   PD, score, grade) registered with alias `challenger`.
 
@@ -212,9 +213,7 @@ class MlflowCallback:
         out = r.paths.get("out")
         if out is None:
             return
-        for item in sorted(Path(out).iterdir()):
-            if item.name == "model":
-                continue
+        for item in sorted(Path(out).iterdir()):  # model/ too: `runs:/<id>/model` is the plain PDModel folder
             if item.is_dir():
                 self.client.log_artifacts(self.run_id, str(item), artifact_path=item.name)
             else:

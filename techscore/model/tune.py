@@ -3,10 +3,11 @@
 * The study lives in SQLite (`<workspace>/mlruns/optuna.db` by default) under a stable name
   (`<experiment>-<model spec>`), so an interrupted study resumes where it stopped when run again.
 * Objective: out-of-time experiments maximise the validation AUC (the test period is never looked at);
-  cross-validated experiments maximise the mean test-fold AUC (CV AUC; the figure a tuned CV model reports is
-  therefore optimistic by the selection, as usual).
-* Pruning: a LightGBM callback reports the validation AUC every `REPORT_EVERY` rounds of every fold (steps are
-  offset per fold so trials compare like with like); the median or Hyperband pruner stops poor trials early.
+  cross-validated experiments maximise the CV AUC (mean test-fold AUC, LightGBM's `cv` over the experiment's
+  folds). A tuned CV model's CV AUC is therefore optimistic by the selection, as usual; `train` with the tuned
+  spec re-estimates it with the pipeline's own inner-CV early stopping.
+* Pruning: a LightGBM callback reports the validation AUC (for CV its mean over the folds) every
+  `REPORT_EVERY` rounds; the median or Hyperband pruner stops poor trials early.
 * Tracking: the Optuna callback `mlflow_trial_logger` logs each finished trial as a nested MLflow run under one
   parent run (params, CV/validation AUC, best iterations, state).
 * The best parameters are written back as a new model spec, `models/<spec name>_tuned.toml`.
@@ -29,7 +30,8 @@ import numpy as np
 
 from techscore.dataset.frame import LoanDataset
 from techscore.exceptions import SpecError
-from techscore.model.lgbm import fit_booster, lgb_params
+from techscore.model.fit import fit_booster_for
+from techscore.model.lgbm import lgb_params
 from techscore.model.metrics import auc
 from techscore.model.split import Fold, make_folds
 from techscore.specs import ExperimentSpec, LearnerSpec, ModelSpec, load_experiment
@@ -40,6 +42,8 @@ __all__ = ["PRUNERS", "REPORT_EVERY", "TuneResult", "default_search_space", "mlf
 PRUNERS: tuple[str, ...] = ("median", "hyperband", "none")
 REPORT_EVERY = 10
 """Rounds between two reports of the validation AUC to the pruner (each report is a write to the study)."""
+WARMUP_ROUNDS = 200
+"""Rounds before a trial can be pruned."""
 SearchSpace = Callable[[Any], dict[str, Any]]
 
 
@@ -74,8 +78,9 @@ def study_name(spec: ExperimentSpec, model: ModelSpec) -> str:
 
 
 def pruning_callback(trial, offset: int = 0, every: int = REPORT_EVERY) -> Callable:
-    """LightGBM callback reporting the validation metric to `trial` every `every` rounds (step `offset` +
-    round) and raising `optuna.TrialPruned` when the pruner says so."""
+    """LightGBM callback reporting the validation metric (with `lightgbm.cv`: its mean over the folds) to
+    `trial` every `every` rounds (step `offset` + round) and raising `optuna.TrialPruned` when the pruner says
+    so."""
     import optuna
 
     def _callback(env) -> None:
@@ -96,31 +101,38 @@ def objective_value(
     spec: ModelSpec,
     *,
     cv: bool,
-    callbacks_for: Callable[[int], Sequence[Callable]] | None = None,
+    callbacks: Sequence[Callable] = (),
 ) -> tuple[float, dict[str, float]]:
-    """The value a trial maximises and its details: CV AUC (mean test-fold AUC) or validation AUC (out of time)."""
+    """The value a trial maximises and its details.
+
+    Out of time: the validation AUC of the early-stopped booster (the test period is never touched). Cross-
+    validated: the CV AUC, the mean test-fold AUC of the experiment's folds at the round where that mean peaks
+    (LightGBM's `cv` with early stopping on it, like Optuna's LightGBMTunerCV); the number of rounds the
+    trained model uses is then chosen again, honestly, by the training pipeline's inner cross-validation.
+    """
     X, y = dataset.X, dataset.y.to_numpy()
-    params = lgb_params(spec.learner, spec.seed, dataset.features, spec.monotone)
-    categorical = [f.id for f in dataset.features if f.kind == "categorical"]
-    details: dict[str, float] = {}
-    values = []
-    for k, fold in enumerate(folds):
-        fit = fit_booster(
-            X.iloc[fold.train], y[fold.train], X.iloc[fold.valid], y[fold.valid], params=params,
-            num_boost_round=spec.learner.num_boost_round, early_stopping_rounds=spec.learner.early_stopping_rounds,
-            refit=spec.learner.refit, categorical=categorical,
-            callbacks=callbacks_for(k) if callbacks_for else (),
-        )
-        rows = fold.test if cv else fold.valid
-        value = auc(y[rows], fit.booster.predict(X.iloc[rows], raw_score=True))
-        details[f"{fold.name}_auc"] = value
-        details[f"{fold.name}_best_iteration"] = float(fit.best_iteration)
-        values.append(value)
-    name = "cv_auc_mean" if cv else "valid_auc"
-    details[name] = float(np.mean(values))
-    if cv:
-        details["cv_auc_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return details[name], details
+    features = dataset.features
+    learner = spec.learner
+    if not cv:
+        fold = folds[0]
+        fit = fit_booster_for(spec, features, X.iloc[fold.train], y[fold.train], X.iloc[fold.valid], y[fold.valid],
+                              callbacks=callbacks)
+        value = auc(y[fold.valid], fit.valid_margin)
+        return value, {"valid_auc": value, "best_iteration": float(fit.best_iteration)}
+    import lightgbm as lgb
+
+    params = {**lgb_params(learner, spec.seed, features, spec.monotone), "metric": "auc"}
+    categorical = [f.id for f in features if f.kind == "categorical"]
+    splits = [(np.sort(np.concatenate([f.train, f.valid])), f.test) for f in folds]
+    data = lgb.Dataset(X, label=y.astype(np.float64), categorical_feature=categorical or "auto")
+    cbs = [*callbacks]
+    if learner.early_stopping_rounds:
+        cbs.append(lgb.early_stopping(learner.early_stopping_rounds, first_metric_only=True, verbose=False))
+    res = lgb.cv(params, data, num_boost_round=learner.num_boost_round, folds=splits, callbacks=cbs)
+    mean, sd = np.asarray(res["valid auc-mean"]), np.asarray(res["valid auc-stdv"])
+    best = int(np.argmax(mean))
+    return float(mean[best]), {"cv_auc_mean": float(mean[best]), "cv_auc_std": float(sd[best]),
+                               "best_iteration": float(best + 1)}
 
 
 def mlflow_trial_logger(experiment: str, parent_run_id: str, *, tracking_uri: str | None = None) -> Callable:
@@ -166,10 +178,11 @@ class TuneResult:
 def _pruner(name: str):
     import optuna
 
+    # no pruning in the first WARMUP_ROUNDS: a slow learning rate must not be judged by its first rounds
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5 * REPORT_EVERY)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=WARMUP_ROUNDS)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=5 * REPORT_EVERY)
+        return optuna.pruners.HyperbandPruner(min_resource=WARMUP_ROUNDS)
     if name == "none":
         return optuna.pruners.NopPruner()
     raise SpecError(f"pruner must be one of {', '.join(PRUNERS)}; got {name!r}.")
@@ -246,15 +259,18 @@ def tune(
         db.parent.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{db}"
     sname = name or study_name(spec, base)
+    logging_level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the library does not chat; the CLI shows progress
     sampler = optuna.samplers.TPESampler(seed=base.seed if seed is None else seed, n_startup_trials=10)
-    study = optuna.create_study(study_name=sname, storage=storage, direction="maximize", sampler=sampler,
-                                pruner=_pruner(pruner), load_if_exists=True)
-    stride = base.learner.num_boost_round
-
+    try:
+        study = optuna.create_study(study_name=sname, storage=storage, direction="maximize", sampler=sampler,
+                                    pruner=_pruner(pruner), load_if_exists=True)
+    except BaseException:
+        optuna.logging.set_verbosity(logging_level)
+        raise
     def objective(trial) -> float:
         mspec = tuned_spec(base, search_space(trial))
-        value, details = objective_value(ds, folds, mspec, cv=cv,
-                                         callbacks_for=lambda k: [pruning_callback(trial, offset=k * stride)])
+        value, details = objective_value(ds, folds, mspec, cv=cv, callbacks=[pruning_callback(trial)])
         for key, v in details.items():
             trial.set_user_attr(key, v)
         return value
@@ -277,8 +293,6 @@ def tune(
                                          Param("objective", "cv_auc_mean" if cv else "valid_auc"),
                                          Param("trials_requested", str(trials)), Param("timeout", str(timeout))])
         cbs.insert(0, mlflow_trial_logger(spec.experiment_name, parent, tracking_uri=uri))
-    logging_level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=cbs, gc_after_trial=False)
     except BaseException:

@@ -32,3 +32,25 @@ def test_polish_cv_quick_check(polish, tmp_path):
     assert len(result.predictions) == len(keep)
     names = result.tables["importance"]["name"].tolist()
     assert all(isinstance(n, str) and n for n in names) and "/" in names[0]  # display names, not f000
+
+
+def test_polish_tuning_on_cv_auc(polish, tmp_path):
+    """Tuning a cross-validated experiment maximises the CV AUC of LightGBM's `cv` over the experiment's folds."""
+    from techscore.dataset.frame import LoanDataset
+    from techscore.dataset.tabular import stratified_sample
+    from techscore.model.tune import tune
+
+    keep = stratified_sample(polish.y.to_numpy(), 0.35, seed=1)
+    ds = LoanDataset(frame=polish.frame.iloc[keep], features=polish.features, fingerprint="sample", name="sample")
+    ws = tmp_path
+    (ws / "models").mkdir()
+    (ws / "experiments").mkdir()
+    (ws / "models" / "quick.toml").write_text('name = "quick"\n[learner]\nnum_boost_round = 150\n'
+                                              'early_stopping_rounds = 20\n', encoding="utf-8")
+    (ws / "experiments" / "p.toml").write_text(
+        'name = "p"\nmodel = "models/quick.toml"\n[data]\ntabular = "x.arff"\ntarget = "bankruptcy"\n'
+        "[split]\ncv = 3\n", encoding="utf-8")
+    res = tune(ws / "experiments" / "p.toml", trials=3, dataset=ds, storage=f"sqlite:///{ws / 'optuna.db'}",
+               tracking=False)
+    assert res.objective == "cv_auc_mean" and res.trials == 3 and res.best_value > 0.85
+    assert res.details["best_iteration"] <= 150 and (ws / "models" / "quick_tuned.toml").exists()

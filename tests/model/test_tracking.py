@@ -52,7 +52,7 @@ def test_run_artifacts(trained, client, tmp_path):
     for expected in ("metrics.json", "segments.csv", "plots/roc.png", "plots/ks.png", "plots/calibration.png",
                      "plots/score_distribution.png", "plots/importance.png", "tables/importance.csv",
                      "tables/lift.csv", "tables/comparison.csv", "challenger/points.csv", "spec/experiment.toml",
-                     "spec/model.toml", "predictions.parquet"):
+                     "spec/model.toml", "predictions.parquet", "model/booster.txt", "model/pdmodel.json"):
         assert expected in names, expected
     local = Path(client.download_artifacts(trained.run_id, "metrics.json", str(tmp_path)))
     doc = json.loads(local.read_text())
@@ -112,7 +112,10 @@ def test_promote_moves_champion_and_from_mlflow(trained, workspace, loan_dataset
     assert second.metrics == trained.metrics
     loaded = PDModel.from_mlflow(f"models:/{name}@champion", tracking_uri=tracking_uri)
     pd.testing.assert_frame_equal(loaded.predict_frame(loan_dataset.X), trained.model.predict_frame(loan_dataset.X))
-    by_run = PDModel.from_mlflow(second.model_uri, tracking_uri=tracking_uri)
-    assert by_run.feature_ids == trained.model.feature_ids
+    by_id = PDModel.from_mlflow(second.model_uri, tracking_uri=tracking_uri)  # models:/m-<id>
+    assert by_id.feature_ids == trained.model.feature_ids
+    for uri in (f"runs:/{second.run_id}/pd_model", f"runs:/{second.run_id}/model", f"models:/{name}/1"):
+        loaded = PDModel.from_mlflow(uri, tracking_uri=tracking_uri)
+        assert loaded.booster.model_to_string() == trained.model.booster.model_to_string(), uri
     with pytest.raises(ModelError, match="has no version 99"):
         promote(name, 99, tracking_uri=tracking_uri)
