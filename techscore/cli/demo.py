@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         from techscore.model.registry import promote
         from techscore.model.train import train
         from techscore.scoring import score_file
-        from techscore.sources.validate import validate, write_report
+        from techscore.sources.rejects import write_report
+        from techscore.sources.validate import validate
         from techscore.specs import load_experiment
         from techscore.synth import generate
         from techscore.workspace import default_mlflow_uri
@@ -57,14 +58,14 @@ def register(app: typer.Typer) -> None:
             if not checked.ok:
                 raise ValidationError(f"{world}: the synthetic world failed validation ({checked.n_errors} errors); "
                                       f"see {out / 'validation_report.json'}.")
-            console.print(f"[green]2/6[/] validation: {sum(c['input'] for c in checked.counts.values()):,} rows, "
+            console.print(f"[green]2/6[/] validation: {int(checked.counts['input'].sum()):,} rows, "
                           f"0 errors, {checked.n_warnings} warnings")
 
             with console.status("3/6 building the dataset and training the PD model (a few minutes)"):
                 result = train(spec, tracking_uri=uri, callbacks=[explain_callback()])
             m = result.metrics
             console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
-                          f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('test_challenger_auc', float('nan')):.3f}; "
+                          f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('challenger_test_auc', float('nan')):.3f}; "
                           f"MLflow run {result.run_id}")
             promote(result.registered_model, result.model_version, tracking_uri=uri)
             champion = f"models:/{result.registered_model}@champion"
@@ -74,14 +75,13 @@ def register(app: typer.Typer) -> None:
             console.print(f"[green]5/6[/] reports: " + ", ".join(str(p) for p in reports))
 
             with console.status("6/6 scoring the portfolio"):
-                from techscore.dataset.build import featurize
                 from techscore.model.pdmodel import PDModel
+                from techscore.scoring.raw import featurize_table
 
                 model = PDModel.from_mlflow(champion, tracking_uri=uri)
-                features = featurize(world, None, pd.Timestamp(as_of), ids=model.feature_ids).reset_index()
-                table = out / f"features_{as_of}.parquet"
-                features.to_parquet(table, index=False)
-                summary = score_file(model, table, out / "scores.parquet", reasons=5)
+                table = featurize_table(world, as_of, model, out / f"features_{as_of}.parquet",
+                                        workspace=spec.workspace)
+                summary = score_file(model, table, out / "scores.parquet", reasons=5, keep=("as_of",))
             scores = pd.read_parquet(summary.output)
             console.print(f"[green]6/6[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
                           f"rejected {summary.rejected:,} -> {summary.output}")
