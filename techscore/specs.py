@@ -81,6 +81,9 @@ class LearnerSpec(_Spec):
     refit: bool = False
     """After early stopping, refit on train + validation with the best number of rounds scaled by the data
     growth (the calibrator stays the one fitted on validation)."""
+    inner_cv_model: Literal["refit", "average"] = "refit"
+    """With inner cross-validation (cv experiments): after early stopping on the inner folds, `refit` one booster
+    on all training rows, or `average` the inner boosters (their trees joined into one booster)."""
     num_threads: Annotated[int, Field(ge=1)] = 1
     """Fixed so that the same spec and seed give the same model bytes. One by default: LightGBM's threads slow
     down badly when other processes (parallel test workers, other jobs) compete for the cores."""
@@ -90,7 +93,8 @@ class LearnerSpec(_Spec):
 
     def lgb_params(self, seed: int) -> dict[str, Any]:
         """Parameters for `lightgbm.train` (boosting rounds and early stopping are passed separately)."""
-        skip = {"num_boost_round", "early_stopping_rounds", "early_stopping_metric", "refit", "histogram", "extra"}
+        skip = {"num_boost_round", "early_stopping_rounds", "early_stopping_metric", "refit", "inner_cv_model",
+                "histogram", "extra"}
         params = {k: v for k, v in self.model_dump().items() if k not in skip}
         params.update(
             metric=self.early_stopping_metric, seed=int(seed), deterministic=True, verbosity=-1,

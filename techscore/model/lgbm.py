@@ -18,8 +18,8 @@ from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import ModelError
 from techscore.specs import LearnerSpec
 
-__all__ = ["BoosterFit", "fit_booster", "fit_booster_cv", "lgb_params", "monotone_constraints", "safe_name",
-           "UNSAFE_CHARS"]
+__all__ = ["BoosterFit", "average_boosters", "fit_booster", "fit_booster_cv", "lgb_params", "monotone_constraints",
+           "safe_name", "UNSAFE_CHARS"]
 
 UNSAFE_CHARS = set('[]{},:"')
 """Characters LightGBM refuses in feature names (JSON special characters)."""
@@ -136,14 +136,18 @@ def fit_booster_cv(
     seed: int,
     categorical: Sequence[str] = (),
     callbacks: Sequence[Callable] = (),
+    combine: str = "refit",
 ) -> BoosterFit:
-    """Early stopping on inner cross-validation, then one booster on all rows.
+    """Early stopping on inner cross-validation, then one booster for all rows.
 
     The number of rounds is where the mean validation metric of `folds` stratified inner folds peaks (a much
     steadier choice than one small hold-out when defaults are few); the inner boosters' out-of-fold margins at
-    that round are kept for calibration (`valid_margin`, `valid_index`), and the returned booster is trained on
-    all rows for that many rounds.
+    that round are kept for calibration (`valid_margin`, `valid_index`). With `combine="refit"` the returned
+    booster is trained on all rows for that many rounds; with `"average"` it is the average of the inner
+    boosters (`average_boosters`: one LightGBM model, so SHAP and scoring see a single booster).
     """
+    if combine not in ("refit", "average"):
+        raise ModelError(f"combine must be refit or average; got {combine!r}.")
     from sklearn.model_selection import StratifiedKFold
 
     _check_names(X)
@@ -167,9 +171,57 @@ def fit_booster_cv(
     oof = np.empty(len(y), dtype=np.float64)
     for (_, valid), booster in zip(splits, cvb.boosters, strict=True):
         oof[valid] = booster.predict(X.iloc[valid], raw_score=True, num_iteration=best)
+    if combine == "average":
+        return BoosterFit(average_boosters(cvb.boosters, best), best, {"valid": list(curve)[:best]},
+                          valid_margin=oof, valid_index=np.arange(len(y)))
     try:
         booster = lgb.train(params, _dataset(X, y, categorical), num_boost_round=best)
     except lgb.basic.LightGBMError as exc:
         raise ModelError(f"LightGBM could not train: {exc}") from exc
     return BoosterFit(booster, best, {"valid": list(curve)[:best]}, refit_rounds=best, valid_margin=oof,
                       valid_index=np.arange(len(y)))
+
+
+def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | None = None) -> lgb.Booster:
+    """One booster whose raw margin is the mean of the boosters' margins (first `num_iteration` rounds each).
+
+    The trees of all boosters are concatenated with their leaf (and internal) values divided by their number,
+    in LightGBM's own text format: prediction, `pred_contrib` (TreeSHAP is linear in the trees) and saving work
+    as for any booster. The boosters must share features and objective (inner-CV boosters of one dataset).
+    """
+    k = len(boosters)
+    if k == 0:
+        raise ModelError("average_boosters needs at least one booster.")
+    texts = [b.model_to_string(num_iteration=num_iteration) for b in boosters]
+    header: list[str] = []
+    trailer: list[str] = []
+    blocks: list[list[str]] = []
+    names = None
+    for text in texts:
+        lines = text.split("\n")
+        first = next(i for i, line in enumerate(lines) if line.startswith("Tree="))
+        end = lines.index("end of trees")
+        head = [line for line in lines[:first] if not line.startswith("tree_sizes=")]
+        feature_names = next(line for line in head if line.startswith("feature_names="))
+        if names is None:
+            names, header, trailer = feature_names, head, lines[end:]
+        elif feature_names != names:
+            raise ModelError("average_boosters: the boosters do not share their features.")
+        block: list[str] = []
+        for line in lines[first:end]:
+            if line.startswith("Tree=") and block:
+                blocks.append(block)
+                block = []
+            if line.startswith("is_linear=1"):
+                raise ModelError("average_boosters does not support linear trees.")
+            if line.startswith(("leaf_value=", "internal_value=")):
+                key, values = line.split("=", 1)
+                line = key + "=" + " ".join(repr(float(v) / k) for v in values.split())
+            block.append(line)
+        if block:
+            blocks.append(block)
+    body = []
+    for i, block in enumerate(blocks):
+        body.append(f"Tree={i}")
+        body.extend(block[1:])
+    return lgb.Booster(model_str="\n".join([*header, *body, *trailer]))

@@ -191,8 +191,8 @@ class PDModel:
     def from_mlflow(cls, uri: str | Path, *, tracking_uri: str | None = None) -> PDModel:
         """Load from a local folder (a saved PDModel or a downloaded pyfunc model) or an MLflow URI:
         `models:/name@alias`, `models:/name/version`, `models:/<model id>`, `runs:/<run id>/<path>`."""
-        local = Path(str(uri))
-        if "://" not in str(uri) and ":/" not in str(uri) and local.exists():
+        local = Path(str(uri)).expanduser()
+        if local.exists():
             return cls.load(_find_model_folder(local))
         from techscore.model.registry import download_model
 

@@ -87,18 +87,17 @@ def _metric_name(name: str) -> str:
 class MlflowCallback:
     """Logs a training to MLflow; created by `mlflow_callback`.
 
-    With `light`, only params and metrics are logged (Optuna trials); `nested` opens the run under the active one.
+    `registered_model`: register the pyfunc model under this name (alias `challenger`); `parent_run_id`: open the
+    run as a child of that run; `tags`: extra run tags.
     """
 
     def __init__(self, experiment: str, *, tracking_uri: str | None = None, registered_model: str | None = None,
-                 workspace: Path | None = None, run_name: str | None = None, nested: bool = False,
-                 light: bool = False, parent_run_id: str | None = None, tags: dict[str, str] | None = None) -> None:
+                 workspace: Path | None = None, run_name: str | None = None, parent_run_id: str | None = None,
+                 tags: dict[str, str] | None = None) -> None:
         self.experiment = experiment
         self.uri = tracking_uri_for(tracking_uri, workspace)
         self.registered_model = registered_model
         self.run_name = run_name
-        self.nested = nested
-        self.light = light
         self.parent_run_id = parent_run_id
         self.tags = dict(tags or {})
         self.run_id: str | None = None
@@ -134,8 +133,7 @@ class MlflowCallback:
         from mlflow.entities import Param
 
         self.client.log_batch(self.run_id, params=[Param(k, v) for k, v in sorted(r.params.items())])
-        if not self.light:
-            self._log_inputs(r)
+        self._log_inputs(r)
 
     def _log_inputs(self, r: TrainResult) -> None:
         import mlflow.data
@@ -189,7 +187,7 @@ class MlflowCallback:
                     metrics[f"test_auc.{row.segment}.{row.value}"] = row.auc
         self._log_metrics(metrics)
         curve, best = r.learning_curve
-        if curve and not self.light:
+        if curve:
             import time
 
             from mlflow.entities import Metric
@@ -199,9 +197,8 @@ class MlflowCallback:
             items = [Metric(name, float(v), now, i + 1) for i, v in enumerate(curve)]
             for i in range(0, len(items), 900):
                 self.client.log_batch(self.run_id, metrics=items[i:i + 900])
-        if not self.light:
-            self._log_artifacts(r)
-            self._log_models(r)
+        self._log_artifacts(r)
+        self._log_models(r)
         self.client.set_terminated(self.run_id, "FINISHED")
 
     def _on_failed(self, env: TrainEnv) -> None:

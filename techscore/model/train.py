@@ -283,7 +283,9 @@ def train(
     experiment : experiment spec file or object.
     model_spec : override the model spec the experiment names (a file or object).
     dataset : use this dataset instead of loading the experiment's data.
-    callbacks : called at each stage with a `TrainEnv`; with `tracking` the MLflow callback is added first.
+    callbacks : called at each stage with a `TrainEnv`. With `tracking`, the MLflow callback opens the run before
+        them (they see `result.run_id`) and, at `end`, logs after them (files they add under `result.paths["out"]`
+        or the model folder are logged and registered with the model).
     tracking_uri : MLflow URI (default: $MLFLOW_TRACKING_URI, else the workspace's local SQLite store).
     register : register the pyfunc model in the registry with alias `challenger` (tracking only).
     out : folder for artifacts (default `<workspace>/mlruns/outputs/<experiment name>`; replaced each run).
@@ -295,28 +297,31 @@ def train(
     mspec = (model_spec if isinstance(model_spec, ModelSpec) else
              load_model_spec(model_spec) if model_spec is not None else spec.model_spec())
     ds = dataset if dataset is not None else load_data(spec)
-    cbs: list[Callback] = []
+    tracker: list[Callback] = []
     if tracking:
         from techscore.model.tracking import mlflow_callback
 
-        cbs.append(mlflow_callback(spec.experiment_name, tracking_uri=tracking_uri,
-                                   registered_model=spec.model_name if register else None,
-                                   workspace=spec.workspace))
-    cbs.extend(callbacks or [])
+        tracker.append(mlflow_callback(spec.experiment_name, tracking_uri=tracking_uri,
+                                       registered_model=spec.model_name if register else None,
+                                       workspace=spec.workspace))
+    others: list[Callback] = list(callbacks or [])
     if progress is not None:
-        cbs.append(lambda env: progress(env.done, env.total, env.fold.name) if env.stage == "fold" and env.fold else None)
+        others.append(lambda env: progress(env.done, env.total, env.fold.name) if env.stage == "fold" and env.fold
+                      else None)
+    # the tracker opens the run before the others start and logs after they finish (so it logs what they add)
+    first, last = [*tracker, *others], [*others, *tracker]
     y = ds.y.to_numpy()
     result = TrainResult(experiment=spec, model_spec=mspec, dataset=ds)
     result.folds = make_folds(ds.frame, y, spec.split)
     result.params = _params(spec, mspec, ds)
     out_dir = Path(out) if out is not None else spec.workspace / "mlruns" / "outputs" / spec.name
-    emit(cbs, TrainEnv("start", result))
+    emit(first, TrainEnv("start", result))
     try:
-        _run(result, spec, mspec, ds, y, cbs)
+        _run(result, spec, mspec, ds, y, first)
         write_outputs(result, out_dir)
-        emit(cbs, TrainEnv("end", result))
+        emit(last, TrainEnv("end", result))
     except BaseException as exc:
-        emit(cbs, TrainEnv("failed", result, error=exc))
+        emit(last, TrainEnv("failed", result, error=exc))
         raise
     return result
 

@@ -3,11 +3,12 @@
 * The study lives in SQLite (`<workspace>/mlruns/optuna.db` by default) under a stable name
   (`<experiment>-<model spec>`), so an interrupted study resumes where it stopped when run again.
 * Objective: out-of-time experiments maximise the validation AUC (the test period is never looked at);
-  cross-validated experiments maximise the CV AUC (mean test-fold AUC, LightGBM's `cv` over the experiment's
-  folds). A tuned CV model's CV AUC is therefore optimistic by the selection, as usual; `train` with the tuned
-  spec re-estimates it with the pipeline's own inner-CV early stopping.
-* Pruning: a LightGBM callback reports the validation AUC (for CV its mean over the folds) every
-  `REPORT_EVERY` rounds; the median or Hyperband pruner stops poor trials early.
+  cross-validated experiments maximise the CV AUC (mean test-fold AUC) of boosters fitted exactly as the
+  pipeline fits them, so `train` with the tuned spec reproduces the best trial. That CV AUC is optimistic by
+  the selection over trials, as every tuned CV figure is.
+* Pruning: a LightGBM callback reports the validation AUC (with inner CV its mean over the inner folds) every
+  `REPORT_EVERY` rounds of every fold (steps offset per fold, so trials compare like with like); the median or
+  Hyperband pruner stops poor trials early, never before `WARMUP_ROUNDS` rounds.
 * Tracking: the Optuna callback `mlflow_trial_logger` logs each finished trial as a nested MLflow run under one
   parent run (params, CV/validation AUC, best iterations, state).
 * The best parameters are written back as a new model spec, `models/<spec name>_tuned.toml`.
@@ -31,7 +32,6 @@ import numpy as np
 from techscore.dataset.frame import LoanDataset
 from techscore.exceptions import SpecError
 from techscore.model.fit import fit_booster_for
-from techscore.model.lgbm import lgb_params
 from techscore.model.metrics import auc
 from techscore.model.split import Fold, make_folds
 from techscore.specs import ExperimentSpec, LearnerSpec, ModelSpec, load_experiment
@@ -78,7 +78,7 @@ def study_name(spec: ExperimentSpec, model: ModelSpec) -> str:
 
 
 def pruning_callback(trial, offset: int = 0, every: int = REPORT_EVERY) -> Callable:
-    """LightGBM callback reporting the validation metric (with `lightgbm.cv`: its mean over the folds) to
+    """LightGBM callback reporting the validation metric (under `lightgbm.cv`: its mean over the folds) to
     `trial` every `every` rounds (step `offset` + round) and raising `optuna.TrialPruned` when the pruner says
     so."""
     import optuna
@@ -101,38 +101,35 @@ def objective_value(
     spec: ModelSpec,
     *,
     cv: bool,
-    callbacks: Sequence[Callable] = (),
+    callbacks_for: Callable[[int], Sequence[Callable]] | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """The value a trial maximises and its details.
+    """The value a trial maximises and its details, measured exactly as `train` measures it.
 
     Out of time: the validation AUC of the early-stopped booster (the test period is never touched). Cross-
-    validated: the CV AUC, the mean test-fold AUC of the experiment's folds at the round where that mean peaks
-    (LightGBM's `cv` with early stopping on it, like Optuna's LightGBMTunerCV); the number of rounds the
-    trained model uses is then chosen again, honestly, by the training pipeline's inner cross-validation.
+    validated: the CV AUC, the mean test-fold AUC of boosters fitted as the pipeline fits them (early stopping
+    on inner folds or the hold-out, then the refit), so `train` with the tuned spec reproduces the best trial.
+    `callbacks_for(k)` gives the LightGBM callbacks of fold `k` (pruning).
     """
     X, y = dataset.X, dataset.y.to_numpy()
-    features = dataset.features
-    learner = spec.learner
     if not cv:
         fold = folds[0]
-        fit = fit_booster_for(spec, features, X.iloc[fold.train], y[fold.train], X.iloc[fold.valid], y[fold.valid],
-                              callbacks=callbacks)
+        fit = fit_booster_for(spec, dataset.features, X.iloc[fold.train], y[fold.train], X.iloc[fold.valid],
+                              y[fold.valid], callbacks=callbacks_for(0) if callbacks_for else ())
         value = auc(y[fold.valid], fit.valid_margin)
         return value, {"valid_auc": value, "best_iteration": float(fit.best_iteration)}
-    import lightgbm as lgb
-
-    params = {**lgb_params(learner, spec.seed, features, spec.monotone), "metric": "auc"}
-    categorical = [f.id for f in features if f.kind == "categorical"]
-    splits = [(np.sort(np.concatenate([f.train, f.valid])), f.test) for f in folds]
-    data = lgb.Dataset(X, label=y.astype(np.float64), categorical_feature=categorical or "auto")
-    cbs = [*callbacks]
-    if learner.early_stopping_rounds:
-        cbs.append(lgb.early_stopping(learner.early_stopping_rounds, first_metric_only=True, verbose=False))
-    res = lgb.cv(params, data, num_boost_round=learner.num_boost_round, folds=splits, callbacks=cbs)
-    mean, sd = np.asarray(res["valid auc-mean"]), np.asarray(res["valid auc-stdv"])
-    best = int(np.argmax(mean))
-    return float(mean[best]), {"cv_auc_mean": float(mean[best]), "cv_auc_std": float(sd[best]),
-                               "best_iteration": float(best + 1)}
+    details: dict[str, float] = {}
+    values = []
+    for k, fold in enumerate(folds):
+        fit = fit_booster_for(spec, dataset.features, X.iloc[fold.train], y[fold.train], X.iloc[fold.valid],
+                              y[fold.valid], inner_folds=fold.inner_folds,
+                              callbacks=callbacks_for(k) if callbacks_for else ())
+        value = auc(y[fold.test], fit.booster.predict(X.iloc[fold.test], raw_score=True))
+        details[f"{fold.name}_test_auc"] = value
+        details[f"{fold.name}_best_iteration"] = float(fit.best_iteration)
+        values.append(value)
+    details["cv_auc_mean"] = float(np.mean(values))
+    details["cv_auc_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return details["cv_auc_mean"], details
 
 
 def mlflow_trial_logger(experiment: str, parent_run_id: str, *, tracking_uri: str | None = None) -> Callable:
@@ -268,9 +265,12 @@ def tune(
     except BaseException:
         optuna.logging.set_verbosity(logging_level)
         raise
+    stride = base.learner.num_boost_round
+
     def objective(trial) -> float:
         mspec = tuned_spec(base, search_space(trial))
-        value, details = objective_value(ds, folds, mspec, cv=cv, callbacks=[pruning_callback(trial)])
+        value, details = objective_value(ds, folds, mspec, cv=cv,
+                                         callbacks_for=lambda k: [pruning_callback(trial, offset=k * stride)])
         for key, v in details.items():
             trial.set_user_attr(key, v)
         return value

@@ -139,5 +139,15 @@ def trained(workspace, loan_dataset, tracking_uri, tmp_path_factory):
     """One tracked, registered training of the synthetic experiment."""
     from techscore.model.train import train
 
-    return train(workspace / "experiments" / "synthetic.toml", dataset=loan_dataset, tracking_uri=tracking_uri,
-                 out=tmp_path_factory.mktemp("out") / "synthetic")
+    seen = []
+
+    def note(env):  # a user callback: sees the run id from the start, adds a file that gets logged at the end
+        seen.append((env.stage, env.result.run_id))
+        if env.stage == "end":
+            (env.result.paths["out"] / "extra").mkdir()
+            (env.result.paths["out"] / "extra" / "note.txt").write_text("added by a callback", encoding="utf-8")
+
+    result = train(workspace / "experiments" / "synthetic.toml", dataset=loan_dataset, tracking_uri=tracking_uri,
+                   out=tmp_path_factory.mktemp("out") / "synthetic", callbacks=[note])
+    result.seen_by_callback = seen
+    return result

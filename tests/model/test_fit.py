@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pytest
 
 from techscore.exceptions import ModelError
 from techscore.model.fit import fit_pd_model
-from techscore.model.lgbm import fit_booster, monotone_constraints
+from techscore.model.lgbm import average_boosters, fit_booster, monotone_constraints
 from techscore.model.metrics import auc
 from techscore.model.split import cv_folds, out_of_time
 from techscore.model.train import fit_fold
@@ -85,3 +86,26 @@ def test_fold_scores_every_part(loan_dataset):
                                                       "test": len(fold.test)}
     assert set(out.challenger_pd) == {"train", "valid", "test"}
     assert auc(y[fold.test], out.pd["test"]) > 0.75 and auc(y[fold.test], out.challenger_pd["test"]) > 0.7
+
+
+def test_average_boosters_is_one_exact_booster(loan_dataset):
+    X, y = loan_dataset.X, loan_dataset.y.to_numpy()
+    params = {"objective": "binary", "verbosity": -1, "num_leaves": 7, "bagging_fraction": 0.7, "bagging_freq": 1,
+              "num_threads": 1}
+    boosters = [lgb.train({**params, "seed": s}, lgb.Dataset(X, y), num_boost_round=25) for s in range(3)]
+    merged = average_boosters(boosters, num_iteration=20)
+    mean = np.mean([b.predict(X, raw_score=True, num_iteration=20) for b in boosters], axis=0)
+    assert merged.num_trees() == 60 and merged.feature_name() == boosters[0].feature_name()
+    assert np.allclose(merged.predict(X, raw_score=True), mean, atol=1e-12)
+    assert np.allclose(merged.predict(X.iloc[:200], pred_contrib=True).sum(axis=1), mean[:200], atol=1e-10)
+    with pytest.raises(ModelError, match="do not share their features"):
+        average_boosters([boosters[0], lgb.train(params, lgb.Dataset(X.iloc[:, :3], y), num_boost_round=2)])
+
+
+def test_inner_cv_average_model(loan_dataset):
+    y = loan_dataset.y.to_numpy()
+    fold = cv_folds(y, 4, seed=0, inner_folds=3)[0]
+    spec = SPEC.model_copy(update={"learner": SPEC.learner.model_copy(update={"inner_cv_model": "average"})})
+    out = fit_fold(loan_dataset, fold, spec)
+    assert out.model.booster.num_trees() == 3 * out.fit.best_iteration
+    assert auc(y[fold.test], out.pd["test"]) > 0.7

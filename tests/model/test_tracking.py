@@ -52,8 +52,11 @@ def test_run_artifacts(trained, client, tmp_path):
     for expected in ("metrics.json", "segments.csv", "plots/roc.png", "plots/ks.png", "plots/calibration.png",
                      "plots/score_distribution.png", "plots/importance.png", "tables/importance.csv",
                      "tables/lift.csv", "tables/comparison.csv", "challenger/points.csv", "spec/experiment.toml",
-                     "spec/model.toml", "predictions.parquet", "model/booster.txt", "model/pdmodel.json"):
+                     "spec/model.toml", "predictions.parquet", "model/booster.txt", "model/pdmodel.json",
+                     "extra/note.txt"):
         assert expected in names, expected
+    assert [s for s, _ in trained.seen_by_callback] == ["start", "fold", "end"]
+    assert {r for _, r in trained.seen_by_callback} == {trained.run_id}
     local = Path(client.download_artifacts(trained.run_id, "metrics.json", str(tmp_path)))
     doc = json.loads(local.read_text())
     assert doc["champion"]["test"]["auc"] == pytest.approx(trained.metrics["test_auc"])
