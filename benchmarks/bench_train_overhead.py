@@ -38,7 +38,7 @@ from techscore.model.lgbm import lgb_params
 from techscore.specs import LearnerSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-POLISH = Path("/work/shared/data/polish_bankruptcy/1year.arff")
+POLISH = Path(__file__).resolve().parents[2] / "shared" / "data" / "polish_bankruptcy" / "1year.arff"
 
 
 def synthetic(rows: int, seed: int = 0) -> LoanDataset:

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
                           f"0 errors, {checked.n_warnings} warnings")
 
             with console.status("3/6 building the dataset and training the PD model (a few minutes)"):
-                result = train(spec, tracking_uri=uri, callbacks=[explain_callback()])
+                result = train(spec, tracking_uri=uri, callbacks=[explain_callback(tracking_uri=uri)])
             m = result.metrics
             console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
                           f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('challenger_test_auc', float('nan')):.3f}; "

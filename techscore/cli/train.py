@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
         """Train, calibrate and validate the experiment's PD model; log and register it in MLflow."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from techscore.explain.summary import explain_callback
         from techscore.model.train import load_data, train
         from techscore.specs import load_experiment
 
@@ -78,7 +79,8 @@ def register(app: typer.Typer) -> None:
                     bar.update(task, completed=done, total=total, description=f"fitted {what}")
 
                 result = train(spec, model_spec=model, dataset=dataset, tracking=not no_tracking,
-                               tracking_uri=tracking_uri, register=not no_register, out=out, progress=progress)
+                               tracking_uri=tracking_uri, register=not no_register, out=out, progress=progress,
+                               callbacks=[explain_callback(tracking_uri=tracking_uri)])
             if as_json:
                 typer.echo(json.dumps({
                     "run_id": result.run_id, "model_uri": result.model_uri, "registered_model": result.registered_model,

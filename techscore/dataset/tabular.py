@@ -4,7 +4,7 @@ Real column names are often not valid model feature names (LightGBM refuses `[ ]
 has `(current assets - inventories) / long-term liabilities`), so every column gets a safe internal id
 (`f000`, `f001`, ...) and keeps its real name as the display name (`FeatureMeta.name_en` / `name_zh`).
 
->>> ds = load_tabular("/work/shared/data/polish_bankruptcy/1year.arff", target="bankruptcy")  # doctest: +SKIP
+>>> ds = load_tabular("../shared/data/polish_bankruptcy/1year.arff", target="bankruptcy")  # doctest: +SKIP
 >>> ds.features[36].name_en, ds.X.shape                                                        # doctest: +SKIP
 ('(current assets - inventories) / long-term liabilities', (7027, 64))
 """

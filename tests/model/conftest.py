@@ -14,7 +14,7 @@ import pytest
 from techscore.catalogue.meta import FeatureMeta
 from techscore.dataset.frame import LoanDataset
 
-POLISH = Path("/work/shared/data/polish_bankruptcy/1year.arff")
+POLISH = Path(__file__).resolve().parents[3] / "shared" / "data" / "polish_bankruptcy" / "1year.arff"
 INDUSTRIES = ("C", "I", "M", "F")
 LIFECYCLE = ("seed", "start-up", "growth", "mature")
 

@@ -23,7 +23,8 @@ def tabular_workspace(tmp_path_factory, loan_dataset):
     experiment = EXPERIMENT_TOML.replace('path = "world"', '''tabular = "loans.parquet"
 target = "label"
 date_column = "issued"
-segment_columns = ["seg_industry", "bank_id"]''').replace("challenger = true", "challenger = false")
+segment_columns = ["seg_industry", "bank_id"]''').replace("challenger = true", "challenger = false").replace(
+        "techscore_test_pd", "techscore_test_cli_pd")
     return write_workspace(root, model=MODEL_TOML.replace("num_boost_round = 300", "num_boost_round = 80"),
                            experiment=experiment)
 
@@ -58,12 +59,12 @@ def test_tune_and_promote(tabular_workspace, tracking_uri):
                                  "--out", str(ws / "out_tuned"), "--tracking-uri", tracking_uri, "--json"])
     assert result.exit_code == 0, result.output
     trained = json.loads(result.stdout)
-    assert trained["registered_model"] == "techscore_test_pd" and trained["version"]
-    result = runner.invoke(app, ["promote", "techscore_test_pd", trained["version"], "--tracking-uri", tracking_uri,
+    assert trained["registered_model"] == "techscore_test_cli_pd" and trained["version"] == "1"
+    result = runner.invoke(app, ["promote", "techscore_test_cli_pd", "1", "--tracking-uri", tracking_uri,
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert "champion" in json.loads(result.stdout)["aliases"]
-    result = runner.invoke(app, ["promote", "techscore_test_pd", "999", "--tracking-uri", tracking_uri])
+    result = runner.invoke(app, ["promote", "techscore_test_cli_pd", "999", "--tracking-uri", tracking_uri])
     assert result.exit_code == 2 and "has no version 999" in result.output
     result = runner.invoke(app, ["tune", str(ws / "experiments" / "synthetic.toml")])
     assert result.exit_code == 2 and "--trials" in result.output

@@ -71,7 +71,8 @@ def test_early_stopping_trims_to_best_iteration(loan_dataset):
 def test_inner_cross_validation_fit(loan_dataset):
     y = loan_dataset.y.to_numpy()
     fold = cv_folds(y, 4, seed=0, inner_folds=3)[0]
-    out = fit_fold(loan_dataset, fold, SPEC)
+    spec = SPEC.model_copy(update={"learner": SPEC.learner.model_copy(update={"inner_cv_model": "refit"})})
+    out = fit_fold(loan_dataset, fold, spec)
     assert len(out.valid_rows) == len(fold.train) and out.fit.valid_index is not None
     assert out.model.booster.num_trees() == out.fit.best_iteration
     assert auc(y[fold.test], out.pd["test"]) > 0.7
