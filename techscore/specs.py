@@ -12,7 +12,7 @@ specs without importing the modelling stack.
 
 >>> spec = load_experiment("experiments/polish.toml")            # doctest: +SKIP
 >>> spec.split.cv, spec.model_spec().learner.learning_rate      # doctest: +SKIP
-(5, 0.03)
+(5, 0.05)
 """
 
 from __future__ import annotations

@@ -14,45 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from techscore.cli import app
+from tests.catalogue.world import CORE_CATALOGUE
 
 runner = CliRunner()
 
-MINI_CATALOGUE = '''
-import pandas as pd
-from techscore.catalogue import feature, node
-
-
-@node
-def fin_latest(financials):
-    """Latest known fiscal year per firm."""
-    return financials.sort_values("year").groupby("uscc").tail(1).set_index("uscc")
-
-
-@feature(group="rd", name_zh="研发强度", name_en="R&D intensity", unit="ratio", direction=-1,
-         sources=("financials",), description="R&D expense over revenue, latest known fiscal year.")
-def rd_intensity(fin_latest):
-    return fin_latest["rd_expense"] / fin_latest["revenue"].where(fin_latest["revenue"] > 0)
-
-
-@feature(group="finance", name_zh="资产负债率", name_en="Leverage", unit="ratio", direction=1,
-         sources=("financials",), description="Liabilities over assets, latest known fiscal year.")
-def fin_leverage(fin_latest):
-    return fin_latest["total_liabilities"] / fin_latest["total_assets"]
-
-
-@feature(group="profile", name_zh="成立年限", name_en="Age", unit="years", direction=-1,
-         sources=("enterprises",), description="Years since founding.")
-def profile_age_years(enterprises, as_of):
-    return (as_of - enterprises.set_index("uscc")["founded"]).dt.days / 365.25
-
-
-@feature(group="profile", name_zh="生命周期阶段", name_en="Lifecycle stage", unit="category", direction=0,
-         kind="categorical", sources=("enterprises",), description="By age.",
-         categories=("seed", "start-up", "growth", "mature"))
-def profile_lifecycle_stage(profile_age_years):
-    stage = pd.cut(profile_age_years, [-1, 2, 5, 10, 1000], labels=["seed", "start-up", "growth", "mature"])
-    return stage.astype("string")
-'''
+MINI_CATALOGUE = CORE_CATALOGUE
 AS_OF = "2022-06-30"
 
 
