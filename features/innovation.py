@@ -356,13 +356,13 @@ def inno_rd_platform_level(inno_latest: pd.DataFrame) -> pd.Series:
 
 
 @feature(group="innovation", name_zh="吸纳应届毕业生人数", name_en="Fresh graduates hired", unit="count",
-         unit_zh="人", direction=0, sources=("innovation_indicators",),
+         unit_zh="人", direction=-1, sources=("innovation_indicators",),
          description="Fresh university graduates hired in the latest known indicator year.")
 def inno_graduates_hired(inno_latest: pd.DataFrame) -> pd.Series:
     return _indicator(inno_latest, "graduates_hired")
 
 
-@feature(group="innovation", name_zh="科技奖励数", name_en="S&T awards", unit="count", unit_zh="项", direction=0,
+@feature(group="innovation", name_zh="科技奖励数", name_en="S&T awards", unit="count", unit_zh="项", direction=-1,
          sources=("innovation_indicators",),
          description="Science and technology awards in the last 5 years, latest known indicator year.")
 def inno_awards(inno_latest: pd.DataFrame) -> pd.Series:
@@ -370,7 +370,7 @@ def inno_awards(inno_latest: pd.DataFrame) -> pd.Series:
 
 
 @feature(group="innovation", name_zh="主导制定标准数", name_en="Standards led", unit="count", unit_zh="项",
-         direction=0, sources=("innovation_indicators",),
+         direction=-1, sources=("innovation_indicators",),
          description="Standards whose drafting the firm led in the last 5 years, latest known indicator year.")
 def inno_standards_led(inno_latest: pd.DataFrame) -> pd.Series:
     return _indicator(inno_latest, "standards_led")

@@ -177,7 +177,7 @@ def profile_lifecycle_stage(profile_age_years: pd.Series, fin_latest: pd.DataFra
     return series(stage, fin_latest.index)
 
 
-@feature(group="profile", name_zh="注册资本", name_en="Registered capital", unit="yuan", unit_zh="元", direction=0,
+@feature(group="profile", name_zh="注册资本", name_en="Registered capital", unit="yuan", unit_zh="元", direction=-1,
          sources=("enterprises",), description="Registered capital, yuan.")
 def profile_registered_capital(ent_firms: pd.DataFrame) -> pd.Series:
     return series(floats(ent_firms, "registered_capital"), ent_firms.index)

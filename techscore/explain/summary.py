@@ -2,8 +2,8 @@
 
 `summarize(model, dataset, train_rows, test_rows, out)` fits the reason-code references on the training rows
 (saved as `references.json`, beside the model), computes SHAP values on the test rows and writes global
-importance, the direction checks, the values themselves and the importance and beeswarm plots (Chinese and
-English). `explain_callback()` does this at the end of `techscore.model.train.train` and logs the folder to the
+importance (per feature, and per cluster of correlated features), the direction checks, the values themselves and
+the importance and beeswarm plots (Chinese and English). `explain_callback()` does this at the end of `techscore.model.train.train` and logs the folder to the
 run as `explain/`.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from techscore.explain._format import LANGS
+from techscore.explain.clusters import cluster_importance, feature_clusters
 from techscore.explain.directions import direction_check
 from techscore.explain.reasons import REFERENCES_FILE, References, fit_references
 from techscore.explain.shap_values import Explanation, explain
@@ -35,6 +36,8 @@ class Summary:
     references: References
     importance: pd.DataFrame
     directions: pd.DataFrame
+    clusters: pd.DataFrame | None = None
+    """Importance by cluster of correlated features (`techscore.explain.clusters`)."""
     folder: Path | None = None
 
 
@@ -61,7 +64,8 @@ def summarize(
     `dataset.frame`), written to `out` when given."""
     frame = dataset.frame
     features = _features_of(model, dataset)
-    refs = fit_references(frame.loc[train_rows], features, by=by, fingerprint=getattr(dataset, "fingerprint", ""))
+    train = frame.loc[train_rows]
+    refs = fit_references(train, features, by=by, fingerprint=getattr(dataset, "fingerprint", ""))
     test = frame.loc[test_rows]
     if len(test) > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(test), max_rows, replace=False))
@@ -70,12 +74,14 @@ def summarize(
     expl = explain(model, X, features=features)
     imp = expl.importance()
     dirs = direction_check(expl)
-    summary = Summary(expl, refs, imp, dirs)
+    clusters = cluster_importance(expl, feature_clusters(train, features, seed=seed))
+    summary = Summary(expl, refs, imp, dirs, clusters)
     if out is not None:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         refs.save(folder / REFERENCES_FILE)
         imp.to_csv(folder / "shap_importance.csv", index=False)
+        clusters.to_csv(folder / "shap_importance_clusters.csv", index=False)
         dirs.to_csv(folder / "direction_check.csv", index=False)
         expl.save(folder / "shap_values.parquet")
         if plots:

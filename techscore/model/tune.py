@@ -11,7 +11,9 @@
   Hyperband pruner stops poor trials early, never before `WARMUP_ROUNDS` rounds.
 * Tracking: the Optuna callback `mlflow_trial_logger` logs each finished trial as a nested MLflow run under one
   parent run (params, CV/validation AUC, best iterations, state).
-* The best parameters are written back as a new model spec, `models/<spec name>_tuned.toml`.
+* The first trial of the default search space is the model spec's own parameters, so the tuned spec is at
+  least as good as the one it started from; the best parameters are written back as a new model spec,
+  `models/<spec name>_tuned.toml`.
 
 >>> from techscore.model.tune import tune                               # doctest: +SKIP
 >>> res = tune("experiments/polish.toml", trials=50)                    # doctest: +SKIP
@@ -36,7 +38,7 @@ from techscore.model.metrics import auc
 from techscore.model.split import Fold, make_folds
 from techscore.specs import ExperimentSpec, LearnerSpec, ModelSpec, load_experiment
 
-__all__ = ["PRUNERS", "REPORT_EVERY", "TuneResult", "default_search_space", "mlflow_trial_logger", "objective_value",
+__all__ = ["PRUNERS", "REPORT_EVERY", "SEARCH_SPACE", "TuneResult", "default_search_space", "spec_params", "mlflow_trial_logger", "objective_value",
            "pruning_callback", "study_name", "tune", "tuned_spec", "with_derived", "write_model_spec"]
 
 PRUNERS: tuple[str, ...] = ("median", "hyperband", "none")
@@ -47,21 +49,38 @@ WARMUP_ROUNDS = 200
 SearchSpace = Callable[[Any], dict[str, Any]]
 
 
+SEARCH_SPACE: dict[str, tuple[str, float, float, bool]] = {
+    "learning_rate": ("float", 0.01, 0.2, True),
+    "num_leaves": ("int", 4, 96, True),
+    "min_child_samples": ("int", 3, 100, True),
+    "feature_fraction": ("float", 0.3, 1.0, False),
+    "bagging_fraction": ("float", 0.5, 1.0, False),
+    "lambda_l1": ("float", 1e-4, 10.0, True),
+    "lambda_l2": ("float", 1e-4, 30.0, True),
+    "min_gain_to_split": ("float", 0.0, 1.0, False),
+    "scale_pos_weight": ("float", 1.0, 10.0, True),
+    "path_smooth": ("float", 0.0, 10.0, False),
+}
+"""The default search space: LightGBM parameter (as named in `LearnerSpec`) -> (kind, low, high, log scale)."""
+
+
 def default_search_space(trial) -> dict[str, Any]:
-    """LightGBM parameters Optuna samples (names as in `LearnerSpec`)."""
-    params = {
-        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
-        "num_leaves": trial.suggest_int("num_leaves", 4, 96, log=True),
-        "min_child_samples": trial.suggest_int("min_child_samples", 3, 100, log=True),
-        "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),
-        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.5, 1.0),
-        "lambda_l1": trial.suggest_float("lambda_l1", 1e-4, 10.0, log=True),
-        "lambda_l2": trial.suggest_float("lambda_l2", 1e-4, 30.0, log=True),
-        "min_gain_to_split": trial.suggest_float("min_gain_to_split", 0.0, 1.0),
-        "scale_pos_weight": trial.suggest_float("scale_pos_weight", 1.0, 10.0, log=True),
-        "path_smooth": trial.suggest_float("path_smooth", 0.0, 10.0),
-    }
+    """LightGBM parameters Optuna samples from `SEARCH_SPACE`."""
+    params = {}
+    for name, (kind, low, high, log) in SEARCH_SPACE.items():
+        suggest = trial.suggest_int if kind == "int" else trial.suggest_float
+        params[name] = suggest(name, low, high, log=log)
     return with_derived(params)
+
+
+def spec_params(learner: LearnerSpec) -> dict[str, Any]:
+    """The learner's own values of the `SEARCH_SPACE` parameters, clipped into their ranges (the first trial
+    of a new study, so tuning starts from the spec and can only improve on it)."""
+    out = {}
+    for name, (kind, low, high, _) in SEARCH_SPACE.items():
+        value = min(max(getattr(learner, name), low), high)
+        out[name] = int(round(value)) if kind == "int" else float(value)
+    return out
 
 
 def with_derived(params: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +284,8 @@ def tune(
     except BaseException:
         optuna.logging.set_verbosity(logging_level)
         raise
+    if search_space is default_search_space:
+        study.enqueue_trial(spec_params(base.learner), user_attrs={"from_spec": base.name}, skip_if_exists=True)
     stride = base.learner.num_boost_round
 
     def objective(trial) -> float:

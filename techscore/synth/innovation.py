@@ -39,6 +39,12 @@ def _window_sum(events: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _full_window_sum(events: np.ndarray, width: int) -> np.ndarray:
+    """Sums over full `width`-year windows of events drawn for `width - 1` years before the first year too, so
+    early years are not short windows (a count that grows with the calendar would track the macro cycle)."""
+    return _window_sum(events, width)[:, width - 1:].astype(np.float64)
+
+
 def _ip_counts(ip_rows: dict[str, np.ndarray], grid: FinancialGrid, years: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """Rights of `kinds` granted in each year's last three years (y-2..y), per firm of the grid."""
     codes = [IP_KINDS.index(k) for k in kinds]
@@ -87,8 +93,8 @@ def make_innovation(grid: FinancialGrid, ip_rows: dict[str, np.ndarray], firms: 
     platform = inno + 0.3 * firms.size_band[idx][:, None] + rng.normal(0, 0.3, (len(idx), 1))
     level = np.maximum.accumulate(np.select([platform > 2.6, platform > 1.8, platform > 1.0], [3, 2, 1], 0), axis=1)
     values["rd_platform_level"] = level.astype(np.float64)
-    values["standards_led"] = _window_sum(rng.poisson(0.03, shape), 5).astype(np.float64)
-    values["awards"] = _window_sum(rng.poisson(0.04, shape), 5).astype(np.float64)
+    values["standards_led"] = _full_window_sum(rng.poisson(0.03, (shape[0], shape[1] + 4)), 5)
+    values["awards"] = _full_window_sum(rng.poisson(0.04, (shape[0], shape[1] + 4)), 5)
     keep = rep & (rng.random(shape) >= MISSING_SHARE)
     i, t = np.nonzero(keep)
     cols = {"uscc": A.take(firms.uscc, idx[i]), "year": A.ints(years[t])}

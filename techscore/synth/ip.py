@@ -6,7 +6,9 @@ Applications are decided after a kind-specific lag (inventions 1.5-4 years); som
 the decision date), undecided ones at the snapshot are pending. Granted rights expire at the legal term from
 filing (invention 20 years, utility model 10, design 15, or 10 if filed before 2021-06-01), lapse earlier when
 fees stop (more often after the firm defaults), a few are transferred out or invalidated, and some in force are
-pledged. Citations grow with age and the firm's patenting quality; claims are NOISE (independent of everything).
+pledged. Citations grow with age and the firm's patenting quality; claims are NOISE (independent of everything,
+the patent's kind included, so a firm's mean claims says nothing of its mix of inventions and utility models;
+design patents have no claims).
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def make_ip(firms: Firms, paths: Paths, default_day: np.ndarray, idx: np.ndarray
     rate = np.select([k == _KIND["invention"], k == _KIND["utility_model"]], [0.5, 0.15], 0.02) * np.exp(0.4 * ipq + 0.2 * firms.tech[firm])
     years_out = np.maximum(snapshot - filed, 0) / 365.25
     citations = rng.poisson(rate * years_out * rng.gamma(2.0, 0.5, n) * (g | (status != _STATUS["pending"])))
-    claims = np.select([k == _KIND["invention"], k == _KIND["utility_model"]], [1 + rng.poisson(8.0, n), 1 + rng.poisson(4.0, n)], 1)
+    claimed = (k == _KIND["invention"]) | (k == _KIND["utility_model"])
+    claims = 1 + rng.poisson(6.0, n)
     # order rows by firm, then filing date
     order = np.lexsort((filed, firm))
     ids = first_id + np.arange(n)
@@ -161,7 +164,7 @@ def make_ip(firms: Firms, paths: Paths, default_day: np.ndarray, idx: np.ndarray
         "pledged": pa.array(pledged[order]),
         "pledged_date": A.dates(pledged_date[order]),
         "citations": A.ints(citations[order], mask=~patent[order]),
-        "claims": A.ints(claims[order], mask=~patent[order]),
+        "claims": A.ints(claims[order], mask=~claimed[order]),
     }
     rows = {"firm": firm[order], "kind": k[order], "granted": granted[order], "status": status[order]}
     return cols, rows

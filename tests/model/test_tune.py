@@ -26,7 +26,11 @@ def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
     assert first.trials == 2 and first.objective == "valid_auc"
     second = tune(ws / "experiments" / "synthetic.toml", trials=2, **kwargs)  # same stable study name: resumes
     assert second.trials == 4 and second.study.study_name == "synthetic-test_lgbm"
-    assert len(optuna.load_study(study_name="synthetic-test_lgbm", storage=storage).trials) == 4
+    trials = optuna.load_study(study_name="synthetic-test_lgbm", storage=storage).trials
+    assert len(trials) == 4
+    # the study starts from the spec's own parameters, once
+    assert trials[0].user_attrs["from_spec"] == "test_lgbm" and trials[0].params["learning_rate"] == 0.1
+    assert sum("from_spec" in t.user_attrs for t in trials) == 1
     assert second.best_value >= first.best_value
     spec = load_model_spec(ws / "models" / "test_lgbm_tuned.toml")
     assert spec.name == "test_lgbm_tuned" and spec.learner.learning_rate == pytest.approx(second.best_params["learning_rate"])
