@@ -11,9 +11,9 @@
   Hyperband pruner stops poor trials early, never before `WARMUP_ROUNDS` rounds.
 * Tracking: the Optuna callback `mlflow_trial_logger` logs each finished trial as a nested MLflow run under one
   parent run (params, CV/validation AUC, best iterations, state).
-* The first trial of the default search space is the model spec's own parameters, so the tuned spec is at
-  least as good as the one it started from; the best parameters are written back as a new model spec,
-  `models/<spec name>_tuned.toml`.
+* The first trial of the default search space is the model spec's own parameters (clipped into the search
+  ranges, e.g. an L1 of 0 becomes 1e-4), so the study starts from the spec; the best parameters are written back
+  as a new model spec, `models/<spec name>_tuned.toml`.
 
 >>> from techscore.model.tune import tune                               # doctest: +SKIP
 >>> res = tune("experiments/polish.toml", trials=50)                    # doctest: +SKIP
@@ -38,8 +38,9 @@ from techscore.model.metrics import auc
 from techscore.model.split import Fold, make_folds
 from techscore.specs import ExperimentSpec, LearnerSpec, ModelSpec, load_experiment
 
-__all__ = ["PRUNERS", "REPORT_EVERY", "SEARCH_SPACE", "TuneResult", "default_search_space", "spec_params", "mlflow_trial_logger", "objective_value",
-           "pruning_callback", "study_name", "tune", "tuned_spec", "with_derived", "write_model_spec"]
+__all__ = ["PRUNERS", "REPORT_EVERY", "SEARCH_SPACE", "TuneResult", "default_search_space", "mlflow_trial_logger",
+           "objective_value", "pruning_callback", "spec_params", "study_name", "tune", "tuned_spec", "with_derived",
+           "write_model_spec"]
 
 PRUNERS: tuple[str, ...] = ("median", "hyperband", "none")
 REPORT_EVERY = 10
@@ -75,7 +76,7 @@ def default_search_space(trial) -> dict[str, Any]:
 
 def spec_params(learner: LearnerSpec) -> dict[str, Any]:
     """The learner's own values of the `SEARCH_SPACE` parameters, clipped into their ranges (the first trial
-    of a new study, so tuning starts from the spec and can only improve on it)."""
+    of a new study, so tuning starts from the spec)."""
     out = {}
     for name, (kind, low, high, _) in SEARCH_SPACE.items():
         value = min(max(getattr(learner, name), low), high)
