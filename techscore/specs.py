@@ -209,6 +209,9 @@ class SplitSpec(_Spec):
     cv: Annotated[int, Field(ge=2, le=50)] | None = None
     valid_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
     inner_folds: Annotated[int, Field(ge=0, le=20)] = 5
+    repeats: Annotated[int, Field(ge=1, le=20)] = 1
+    """cv: partitions of the rows (seeds seed, seed + 1, ...); CV metrics average over all their folds, which
+    steadies a small sample's estimate (and a tuning objective) at `repeats` times the cost."""
     seed: int = 0
 
     @model_validator(mode="after")
@@ -222,6 +225,8 @@ class SplitSpec(_Spec):
             raise ValueError("an out-of-time split needs both train_before and test_from")
         if oot and self.test_from <= self.train_before:  # type: ignore[operator]
             raise ValueError(f"test_from ({self.test_from}) must come after train_before ({self.train_before})")
+        if oot and self.repeats != 1:
+            raise ValueError("repeats applies to cv splits only")
         if self.inner_folds == 1:
             raise ValueError("inner_folds must be 0 (a hold-out of valid_fraction) or at least 2")
         return self

@@ -109,7 +109,7 @@ def explain_callback(*, by: str = "seg_industry", max_rows: int = MAX_ROWS, plot
         fold = result.folds[0]
         idx = ds.frame.index
         train_rows = idx[fold.train] if fold.name == "oot" else idx
-        test_rows = idx[np.concatenate([f.test for f in result.folds])]
+        test_rows = idx[np.unique(np.concatenate([f.test for f in result.folds]))]  # repeated cv: each row once
         out = result.paths.get("out")
         folder = Path(out) / SUMMARY_FOLDER if out is not None else None
         summary = summarize(result.model, ds, train_rows, test_rows, folder, by=by, max_rows=max_rows, plots=plots)

@@ -29,6 +29,8 @@ class Fold:
     """Out-of-time splits: the date range of each part (for reports)."""
     inner_folds: int = 0
     """When > 0, `valid` is empty and early stopping and calibration use this many inner folds of `train`."""
+    repeat: int = 1
+    """Repeated cross-validation: which partition of the rows (1 = the experiment's own seed) the fold is from."""
 
     def sizes(self, y: np.ndarray) -> dict[str, dict[str, float]]:
         """Rows, defaults and default rate of each part."""
@@ -64,9 +66,11 @@ def holdout(y: np.ndarray, positions: np.ndarray, fraction: float, seed: int) ->
     return np.setdiff1d(positions, out, assume_unique=True), out
 
 
-def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.2, inner_folds: int = 0) -> list[Fold]:
-    """Stratified k folds; each fold's training rows hold out `valid_fraction` (stratified) for validation, or
-    with `inner_folds` keep all training rows (validation by inner cross-validation)."""
+def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.2, inner_folds: int = 0,
+             repeats: int = 1) -> list[Fold]:
+    """Stratified k folds, `repeats` times over (partition r shuffled with seed + r - 1; folds `fold1`..`foldk`,
+    then `r2fold1`..); each fold's training rows hold out `valid_fraction` (stratified) for validation, or with
+    `inner_folds` keep all training rows (validation by inner cross-validation)."""
     from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y)
@@ -74,16 +78,18 @@ def cv_folds(y: np.ndarray, k: int, *, seed: int = 0, valid_fraction: float = 0.
         raise ModelError(f"cv = {k} needs at least {k} defaults and {k} non-defaults; got "
                          f"{int(y.sum())} defaults in {len(y)} rows.")
     folds = []
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (rest, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
-        if inner_folds:
-            train, valid = np.sort(rest), rest[:0]
-        else:
-            train, valid = holdout(y, rest, valid_fraction, seed + i)
-        fold = Fold(f"fold{i}", train, valid, np.sort(test), inner_folds=inner_folds)
-        parts = {"train": train, "test": fold.test, **({} if inner_folds else {"valid": valid})}
-        _check(parts, y, f"cv fold {i}")
-        folds.append(fold)
+    for r in range(1, repeats + 1):
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed + r - 1)
+        for i, (rest, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
+            name = f"fold{i}" if r == 1 else f"r{r}fold{i}"
+            if inner_folds:
+                train, valid = np.sort(rest), rest[:0]
+            else:
+                train, valid = holdout(y, rest, valid_fraction, seed + (r - 1) * k + i)
+            fold = Fold(name, train, valid, np.sort(test), inner_folds=inner_folds, repeat=r)
+            parts = {"train": train, "test": fold.test, **({} if inner_folds else {"valid": valid})}
+            _check(parts, y, f"cv {name}")
+            folds.append(fold)
     return folds
 
 
@@ -108,7 +114,7 @@ def make_folds(frame: pd.DataFrame, y: np.ndarray, spec: SplitSpec) -> list[Fold
     """The folds an experiment's split spec asks for."""
     if spec.kind == "cv":
         return cv_folds(y, int(spec.cv), seed=spec.seed, valid_fraction=spec.valid_fraction,  # type: ignore[arg-type]
-                        inner_folds=spec.inner_folds)
+                        inner_folds=spec.inner_folds, repeats=spec.repeats)
     if spec.date_column not in frame.columns:
         raise ModelError(f"out-of-time split: the data has no date column '{spec.date_column}'; "
                          "use cv = 5 for data without dates.")

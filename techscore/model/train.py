@@ -347,11 +347,13 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.model = final.model
     result.model.info.update(experiment=spec.name, split=spec.split.model_dump(mode="json"))
 
-    # rows each metric is computed on: test (out of time or out of fold), valid (pooled over folds), train (final)
-    test_idx, test_pd = _pooled(outs, "test")
-    valid_idx, valid_pd = _pooled(outs, "valid")
+    # rows each metric is computed on: test (out of time or out of fold), valid (pooled over folds), train (final);
+    # repeated cv pools the first partition (each row once) and averages the cv_* metrics over every fold
+    pooled = [o for o in outs if o.fold.repeat == 1]
+    test_idx, test_pd = _pooled(pooled, "test")
+    valid_idx, valid_pd = _pooled(pooled, "valid")
     train_idx, train_pd = final.fold.train, final.pd["train"]
-    ref_pd = np.concatenate([o.pd["train"] for o in outs])
+    ref_pd = np.concatenate([o.pd["train"] for o in pooled])
     frame = ds.frame
     ev = {
         "test": evaluate_predictions(y[test_idx], test_pd, scaling=mspec.scaling, master_scale=mspec.master_scale,
@@ -390,7 +392,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         tables["folds"] = folds_table
         report["cv"] = cvm
     predictions = pd.DataFrame({
-        "row": frame.index[test_idx], "fold": np.concatenate([[o.fold.name] * len(o.fold.test) for o in outs]),
+        "row": frame.index[test_idx], "fold": np.concatenate([[o.fold.name] * len(o.fold.test) for o in pooled]),
         LABEL: y[test_idx], "pd": test_pd, "score": pd_to_score(test_pd, mspec.scaling),
         "grade": pd.array(pd_to_grade(test_pd, mspec.master_scale), dtype="string"),
     })
@@ -399,8 +401,8 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
             predictions[key] = frame[key].to_numpy()[test_idx]
 
     if spec.challenger:
-        _challenger(outs, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables,
-                    report, predictions, ref_pd=np.concatenate([o.challenger_pd["train"] for o in outs]))
+        _challenger(pooled, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables,
+                    report, predictions, ref_pd=np.concatenate([o.challenger_pd["train"] for o in pooled]))
         result.challenger = final.challenger
     result.metrics = metrics
     result.tables = tables

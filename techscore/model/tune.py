@@ -285,6 +285,12 @@ def tune(
     except BaseException:
         optuna.logging.set_verbosity(logging_level)
         raise
+    split = spec.split.model_dump_json()
+    if study.user_attrs.get("split", split) != split:  # trials measured on other folds are not comparable
+        optuna.logging.set_verbosity(logging_level)
+        raise SpecError(f"study '{sname}' in {storage} was measured on another split ({study.user_attrs['split']}); "
+                        f"the experiment now has {split}. Tune under a new name (--study).")
+    study.set_user_attr("split", split)
     if search_space is default_search_space:
         study.enqueue_trial(spec_params(base.learner), user_attrs={"from_spec": base.name}, skip_if_exists=True)
     stride = base.learner.num_boost_round

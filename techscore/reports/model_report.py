@@ -59,6 +59,8 @@ class ModelReportInputs:
     """Dependence plots drawn for this many of the most important features."""
     shap_images: dict[str, dict[str, bytes]] = field(default_factory=dict)
     """Already drawn SHAP plots ("importance", "beeswarm") by language; drawn here when absent."""
+    clusters: pd.DataFrame | None = None
+    """Importance by cluster of correlated features (`techscore.explain.clusters.cluster_importance`)."""
 
 
 def _finite(x: object) -> bool:
@@ -269,6 +271,18 @@ def _cards(inputs: ModelReportInputs) -> list[dict]:
     return cards
 
 
+def _cluster_rows(clusters: pd.DataFrame | None, metas: dict, top: int = 15) -> list[dict]:
+    """The most important clusters that hold more than one feature, members by display name."""
+    if clusters is None or clusters.empty:
+        return []
+    rows = []
+    for r in clusters[clusters["n_members"] > 1].head(top).to_dict("records"):
+        members = [metas[m] for m in str(r["members"]).split() if m in metas]
+        rows.append(dict(r, members_zh="、".join(m.name_zh for m in members),
+                         members_en="; ".join(m.name_en for m in members)))
+    return rows
+
+
 def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     """The model report as one self-contained HTML page (both languages inside; `lang` shown first)."""
     from techscore.explain import plots
@@ -297,6 +311,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     importance = [dict(r, group=metas[r["feature"]].group, declared=metas[r["feature"]].direction)
                   for r in used.head(30).to_dict("records")]
     unused = sorted(imp.loc[imp["mean_abs_shap"] <= 0, "feature"])
+    clusters = _cluster_rows(inputs.clusters, metas)
     order = {"fail": 0, "weak": 1, "pass": 2, "n/a": 3}
     dir_rows = sorted((r for r in directions.to_dict("records") if r["status"] != "unused"),
                       key=lambda r: (order.get(r["status"], 9), r["feature"]))
@@ -320,7 +335,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
         metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
         challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
         shap_base_pd=fmt_pct(_sigmoid(expl.base)), shap_plots=shap_plots, importance=importance,
-        directions=dir_rows, tolerance=tolerance, unused=unused,
+        directions=dir_rows, tolerance=tolerance, unused=unused, clusters=clusters,
         direction_counts={"pass": int(counts.get("pass", 0)), "fail": n_fail, "weak": int(counts.get("weak", 0)),
                           "other": int(counts.get("n/a", 0) + counts.get("unused", 0))},
         dependence=dependence, segments=_segments(inputs.segments), fingerprints=_fingerprints(inputs),
@@ -396,7 +411,9 @@ def _explanation_of_run(ctx, *, workspace=None, log: bool = True):
         images = {k: {lg: p.read_bytes() for lg in LANGS if (p := ctx.find(f"shap_{k}_{lg}.png")) is not None}
                   for k in ("importance", "beeswarm")}
         images = {k: v for k, v in images.items() if len(v) == len(LANGS)}
-        return expl, (References.load(refs_path) if refs_path else None), {}, warnings, images
+        clusters_path = ctx.find("shap_importance_clusters.csv")
+        clusters = pd.read_csv(clusters_path) if clusters_path is not None else None
+        return expl, (References.load(refs_path) if refs_path else None), {}, warnings, images, clusters
     if ds.fingerprint != ctx.report.get("dataset_fingerprint", ds.fingerprint):
         warnings.append(("数据集指纹与训练时不同：数据已变化，报告中的 SHAP 值基于当前数据。",
                          "The dataset fingerprint differs from the one the run trained on: the data changed since, "
@@ -411,7 +428,7 @@ def _explanation_of_run(ctx, *, workspace=None, log: bool = True):
     if log and ctx.find("shap_importance.csv") is None:
         ctx.log_artifacts(folder, SUMMARY_FOLDER)
     images = {k: {lg: (folder / f"shap_{k}_{lg}.png").read_bytes() for lg in LANGS} for k in ("importance", "beeswarm")}
-    return summary.explanation, refs, {**ds.summary, "rows": len(ds.frame)}, warnings, images
+    return summary.explanation, refs, {**ds.summary, "rows": len(ds.frame)}, warnings, images, summary.clusters
 
 
 def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReportInputs:
@@ -420,7 +437,7 @@ def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReport
 
     from techscore import __version__
 
-    expl, _refs, summary, warnings, images = _explanation_of_run(ctx, workspace=workspace, log=log)
+    expl, _refs, summary, warnings, images, clusters = _explanation_of_run(ctx, workspace=workspace, log=log)
     report = ctx.report
     metrics = {k: v for k, v in (ctx.metrics or report.get("metrics", {})).items()
                if "." not in k and not k.startswith("valid_curve") and not k.startswith("oot_")}
@@ -452,7 +469,7 @@ def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReport
         challenger_tables=[("评分卡变量：分箱数、信息值与分值范围", "Scorecard variables: bins, information value and "
                             "points range", points)] if points is not None else [],
         segments=ctx.table("segments"), plots=ctx.pngs("plots"), tables=_run_tables(ctx),
-        fingerprints=fingerprints, warnings=warnings, shap_images=images,
+        fingerprints=fingerprints, warnings=warnings, shap_images=images, clusters=clusters,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from techscore.model.train import train
@@ -11,8 +12,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_polish_cv_quick_check(polish, tmp_path):
-    """A 35% stratified subsample, 3 folds with inner CV, a quick learner: discrimination far above chance on
-    every fold, out-of-fold PDs calibrated to the bad rate, reports in the real column names. (The WOE
+    """A 35% stratified subsample, 3 folds with inner CV repeated over 2 partitions, a quick learner:
+    discrimination far above chance on every fold, out-of-fold PDs calibrated to the bad rate, reports in the
+    real column names. (The WOE
     challenger on these 64 columns is exercised by the full `experiments/polish.toml` run, not here: slow.)"""
     from techscore.dataset.frame import LoanDataset
     from techscore.dataset.tabular import stratified_sample
@@ -22,14 +24,19 @@ def test_polish_cv_quick_check(polish, tmp_path):
                      name="polish-sample", summary={})
     spec = ExperimentSpec.model_validate({
         "name": "polish_quick", "challenger": False, "registered_model": "",
-        "data": {"tabular": "1year.arff", "target": "bankruptcy"}, "split": {"cv": 3, "inner_folds": 3},
+        "data": {"tabular": "1year.arff", "target": "bankruptcy"}, "split": {"cv": 3, "inner_folds": 3, "repeats": 2},
     })
     mspec = ModelSpec(name="quick", learner=LearnerSpec(learning_rate=0.15, num_boost_round=200, early_stopping_rounds=20))
     result = train(spec, model_spec=mspec, dataset=ds, tracking=False, out=tmp_path / "out")
     m = result.metrics
-    assert m["cv_auc_mean"] > 0.85 and all(m[f"fold{k}_test_auc"] > 0.8 for k in (1, 2, 3))
+    names = [f"{r}fold{k}" for r in ("", "r2") for k in (1, 2, 3)]
+    assert m["cv_auc_mean"] > 0.85 and all(m[f"{f}_test_auc"] > 0.8 for f in names)
+    # cv metrics average all six folds; pooled metrics and predictions hold each row once (first partition)
+    assert list(result.tables["folds"]["fold"]) == names
+    assert m["cv_auc_mean"] == pytest.approx(np.mean([m[f"{f}_test_auc"] for f in names]))
     assert abs(m["test_mean_pd"] - m["test_bad_rate"]) < 0.015
-    assert len(result.predictions) == len(keep)
+    assert len(result.predictions) == len(keep) and result.predictions["row"].is_unique
+    assert set(result.predictions["fold"]) == {"fold1", "fold2", "fold3"}
     names = result.tables["importance"]["name"].tolist()
     assert all(isinstance(n, str) and n for n in names) and "/" in names[0]  # display names, not f000
 

@@ -56,3 +56,22 @@ def test_make_folds_and_full_fold(loan_dataset):
     assert len(full.test) == 0 and len(full.train) + len(full.valid) == len(y)
     assert y[full.valid].mean() == pytest.approx(y.mean(), abs=0.01)
     assert pd.Index(full.train).is_monotonic_increasing
+
+
+def test_repeated_cv_adds_partitions_and_keeps_the_first():
+    y = (np.random.default_rng(4).random(900) < 0.1).astype(int)
+    once = cv_folds(y, 5, seed=3, inner_folds=5)
+    thrice = cv_folds(y, 5, seed=3, inner_folds=5, repeats=3)
+    assert [f.name for f in thrice] == [*(f"fold{i}" for i in range(1, 6)), *(f"r2fold{i}" for i in range(1, 6)),
+                                        *(f"r3fold{i}" for i in range(1, 6))]
+    assert [f.repeat for f in thrice] == [1] * 5 + [2] * 5 + [3] * 5
+    for a, b in zip(once, thrice[:5], strict=True):  # the first partition is the one without repeats
+        assert np.array_equal(a.test, b.test) and np.array_equal(a.train, b.train)
+    for r in (1, 2, 3):  # each partition tests every row exactly once
+        tests = np.concatenate([f.test for f in thrice if f.repeat == r])
+        assert np.array_equal(np.sort(tests), np.arange(len(y)))
+    assert not np.array_equal(thrice[0].test, thrice[5].test)  # another shuffle
+    spec = SplitSpec(cv=5, repeats=3, seed=3)
+    assert [f.name for f in make_folds(pd.DataFrame(index=range(len(y))), y, spec)] == [f.name for f in thrice]
+    with pytest.raises(ValueError, match="repeats applies to cv"):
+        SplitSpec(train_before="2022-01-01", test_from="2023-01-01", repeats=2)

@@ -6,6 +6,7 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
+from techscore.exceptions import SpecError
 from techscore.model.lgbm import fit_booster
 from techscore.model.tune import pruning_callback, tune
 from techscore.specs import load_model_spec
@@ -36,6 +37,13 @@ def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
     assert spec.name == "test_lgbm_tuned" and spec.learner.learning_rate == pytest.approx(second.best_params["learning_rate"])
     assert spec.learner.num_boost_round == 60 and spec.seed == 7
     assert (ws / "models" / "test_lgbm_tuned.toml").read_text().startswith("# Written by `techscore tune`")
+    # trials measured on other folds do not mix: resuming after the split changed is an error naming the study
+    moved = experiment.replace("train_before = 2022-01-01", "train_before = 2021-07-01")
+    assert moved != experiment
+    (ws / "experiments" / "synthetic.toml").write_text(moved, encoding="utf-8")
+    with pytest.raises(SpecError, match="study 'synthetic-test_lgbm' .* another split"):
+        tune(ws / "experiments" / "synthetic.toml", trials=1, **kwargs)
+    assert len(optuna.load_study(study_name="synthetic-test_lgbm", storage=storage).trials) == 4
 
     client = MlflowClient(tracking_uri=tracking_uri)
     exp = client.get_experiment_by_name("techscore-test-tune")

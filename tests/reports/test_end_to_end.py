@@ -4,10 +4,12 @@ error and no missing image, print to PDF, and are logged to the run."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -70,7 +72,8 @@ def _artifacts(run_id: str) -> set[str]:
 def _training_logged_shap_summaries_and_references(result) -> None:
     logged = _artifacts(result.run_id)
     assert {"explain/references.json", "explain/shap_importance.csv", "explain/direction_check.csv",
-            "explain/shap_values.parquet", "explain/shap_importance_zh.png", "explain/shap_beeswarm_en.png"} <= logged
+            "explain/shap_values.parquet", "explain/shap_importance_zh.png", "explain/shap_beeswarm_en.png",
+            "explain/shap_importance_clusters.csv"} <= logged
     refs = json.loads((result.paths["model"] / "references.json").read_text(encoding="utf-8"))
     assert refs["by"] == "seg_industry" and refs["groups"]
 
@@ -103,6 +106,12 @@ def _reports_open_print_and_are_logged(result, out: Path, batch: Path) -> None:
         assert page.broken_images == [] and page.images > 0
         assert page.overflow_px <= 0, (name, lang, page.overflowing)
         assert page.lang == ("zh-CN" if lang == "zh" else "en")
+    model_page = pages["model"].read_text(encoding="utf-8")
+    clusters = pd.read_csv(result.paths["explain"] / "shap_importance_clusters.csv")
+    shared = clusters[clusters["n_members"] > 1]
+    assert len(shared) and "Importance of correlated feature clusters" in model_page
+    names = {f.id: f.name_en for f in result.model.features}
+    assert html.escape(names[shared.iloc[0]["members"].split()[0]], quote=False) in model_page
     text = pages["firm"].read_text(encoding="utf-8")
     assert one in text and "Factors raising the risk most" in text and "行业" in text
     batch_pdf = (out / "firms_batch.pdf").read_bytes()
