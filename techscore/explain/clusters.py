@@ -77,7 +77,8 @@ def cluster_importance(explanation: Explanation, clusters: pd.Series) -> pd.Data
     own = np.abs(values).mean(axis=0)
     names = {f.id: f for f in explanation.features}
     rows = []
-    for cluster, members in clusters.reindex(values.columns).groupby(clusters.reindex(values.columns)).groups.items():
+    aligned = clusters.reindex(values.columns)
+    for cluster, members in aligned.groupby(aligned).groups.items():
         members = sorted(members, key=lambda m: -own[m])
         lead = names[members[0]]
         rows.append({"cluster": int(cluster), "lead": lead.id, "name_zh": lead.name_zh, "name_en": lead.name_en,

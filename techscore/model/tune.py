@@ -279,20 +279,20 @@ def tune(
     logging_level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the library does not chat; the CLI shows progress
     sampler = optuna.samplers.TPESampler(seed=base.seed if seed is None else seed, n_startup_trials=10)
+    split = spec.split.model_dump_json()
     try:
         study = optuna.create_study(study_name=sname, storage=storage, direction="maximize", sampler=sampler,
                                     pruner=_pruner(pruner), load_if_exists=True)
+        if study.user_attrs.get("split", split) != split:  # trials measured on other folds are not comparable
+            raise SpecError(f"study '{sname}' in {storage} was measured on another split "
+                            f"({study.user_attrs['split']}); the experiment now has {split}. Tune under a new "
+                            "name (--study).")
+        study.set_user_attr("split", split)
+        if search_space is default_search_space:
+            study.enqueue_trial(spec_params(base.learner), user_attrs={"from_spec": base.name}, skip_if_exists=True)
     except BaseException:
         optuna.logging.set_verbosity(logging_level)
         raise
-    split = spec.split.model_dump_json()
-    if study.user_attrs.get("split", split) != split:  # trials measured on other folds are not comparable
-        optuna.logging.set_verbosity(logging_level)
-        raise SpecError(f"study '{sname}' in {storage} was measured on another split ({study.user_attrs['split']}); "
-                        f"the experiment now has {split}. Tune under a new name (--study).")
-    study.set_user_attr("split", split)
-    if search_space is default_search_space:
-        study.enqueue_trial(spec_params(base.learner), user_attrs={"from_spec": base.name}, skip_if_exists=True)
     stride = base.learner.num_boost_round
 
     def objective(trial) -> float:
