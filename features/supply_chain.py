@@ -37,6 +37,8 @@ from ._frame import (
     take,
 )
 
+DEFAULTED_PARTNER_MONTHS = 12
+"""How recent a partner's loan default must be to count in `sc_defaulted_partner_share`."""
 PAGERANK_DAMPING = 0.85
 PAGERANK_TOL = 1e-8
 PAGERANK_MAX_ITER = 200
@@ -256,12 +258,14 @@ def sc_days_late_as_buyer(sc_timeliness: pd.DataFrame) -> pd.Series:
 
 @feature(group="supply_chain", name_zh="违约交易对手占比", name_en="Trade with defaulted partners", unit="share",
          unit_zh="", direction=1, sources=("supply_chain", "loans"),
-         description="Share of its last 12 months' trade (sales plus purchases) with partners that had a loan "
-                     "default (first 90+ days past due) before the as-of date.")
+         description="Share of its last 12 months' trade (sales plus purchases) with partners whose first loan "
+                     "default (90+ days past due) fell in the 12 months before the as-of date: recent distress in "
+                     "the chain, which is what spreads; a partner's default of years ago is not counted.")
 def sc_defaulted_partner_share(sc_pairs: Rows, trades: Trades, loans: pd.DataFrame,
                                enterprises: pd.DataFrame, sc_volumes: pd.DataFrame,
-                               firm_ent_pos: np.ndarray) -> pd.Series:
-    defaulted_pos = positions(loans["uscc"][loans["default_date"].notna().to_numpy()], pd.Index(enterprises["uscc"]))
+                               firm_ent_pos: np.ndarray, as_of: pd.Timestamp) -> pd.Series:
+    recent = dates(loans, "default_date", as_of) >= months_before(as_of, DEFAULTED_PARTNER_MONTHS)
+    defaulted_pos = positions(loans["uscc"][recent], pd.Index(enterprises["uscc"]))
     defaulted = np.zeros(trades.n, dtype=bool)
     defaulted[defaulted_pos[defaulted_pos >= 0]] = True
     s, b, amount = sc_pairs["s"], sc_pairs["b"], sc_pairs["amount"]

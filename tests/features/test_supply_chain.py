@@ -3,17 +3,19 @@
 12-month window [2023-07-01, 2024-07-01), previous [2022-07-01, 2023-07-01). A's invoices as seller: T1 B 100
 (paid on time), T2 C 300 (10 days late), T3 B 100 (unpaid, due after D), T4 F 500 (unpaid, due 2024-04-01), T5 B 200
 (previous window); as buyer: T6 from C 400 (on time), T7 from B 50 (60 days late), T8 from F 80 (paid after D: unpaid
-at D, due 2024-06-15). T9 is after D, T11 a trade with itself. B defaulted on a loan in 2023 (C only after D).
+at D, due 2024-06-15). T9 is after D, T11 a trade with itself. B defaulted on a loan in October 2023 (C only after D, in September
+2024).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 
 from features.supply_chain import pagerank
-from tests.features.conftest import A, B, C, D
+from tests.features.conftest import FIRMS, A, B, C, D, Resolver, raw_tables
 
 
 def test_volumes_and_growth(feat) -> None:
@@ -63,6 +65,13 @@ def test_defaulted_partner_share(feat) -> None:
     assert feat.value("sc_defaulted_partner_share", A) == pytest.approx(250 / 1530)
     # C bought 70 from B (T10) of 400 + 370; C's own default is after D and does not count for A.
     assert feat.value("sc_defaulted_partner_share", C) == pytest.approx(70 / 770)
+
+
+def test_defaulted_partner_share_counts_recent_defaults_only() -> None:
+    # As of 2024-11-01: B's default (October 2023) is 13 months old and no longer counts; C's (September 2024)
+    # does. A's trade in [2023-11-01, 2024-11-01): sold T3 100, T4 500, T9 900; bought T6 400 (from C), T7 50, T8 80.
+    later = Resolver(raw_tables(), pd.Timestamp("2024-11-01"), FIRMS)
+    assert later.value("sc_defaulted_partner_share", A) == pytest.approx(400 / 2030)  # not (400 + 1050) / 2030
 
 
 def test_pagerank_by_hand() -> None:
