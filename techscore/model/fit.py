@@ -56,7 +56,8 @@ def fit_booster_for(
     if inner_folds >= 2:
         return fit_booster_cv(X_train[ids], np.asarray(y_train), params=params, num_boost_round=learner.num_boost_round,
                               early_stopping_rounds=learner.early_stopping_rounds, folds=inner_folds, seed=spec.seed,
-                              categorical=categorical, callbacks=callbacks, combine=learner.inner_cv_model)
+                              categorical=categorical, callbacks=callbacks, combine=learner.inner_cv_model,
+                              repeats=learner.inner_cv_repeats)
     return fit_booster(X_train[ids], np.asarray(y_train), None, None, params=params,
                        num_boost_round=learner.num_boost_round, categorical=categorical, callbacks=callbacks)
 

@@ -137,6 +137,7 @@ def fit_booster_cv(
     categorical: Sequence[str] = (),
     callbacks: Sequence[Callable] = (),
     combine: str = "refit",
+    repeats: int = 1,
 ) -> BoosterFit:
     """Early stopping on inner cross-validation, then one booster for all rows.
 
@@ -145,9 +146,16 @@ def fit_booster_cv(
     that round are kept for calibration (`valid_margin`, `valid_index`). With `combine="refit"` the returned
     booster is trained on all rows for that many rounds; with `"average"` it is the average of the inner
     boosters (`average_boosters`: one LightGBM model, so SHAP and scoring see a single booster).
+
+    `repeats` > 1 runs the inner cross-validation again on other shuffles (seed + r, LightGBM's seed too):
+    `"average"` then averages all `repeats * folds` boosters, each cut at its own repeat's best round (bagging,
+    which steadies the ranking on few defaults), and `"refit"` trains for the mean best round. Out-of-fold
+    margins are averaged over the repeats. `callbacks` (pruning, progress) see the first repeat only.
     """
     if combine not in ("refit", "average"):
         raise ModelError(f"combine must be refit or average; got {combine!r}.")
+    if repeats < 1:
+        raise ModelError(f"repeats must be at least 1; got {repeats}.")
     from sklearn.model_selection import StratifiedKFold
 
     _check_names(X)
@@ -156,34 +164,44 @@ def fit_booster_cv(
     if np.bincount(y.astype(int), minlength=2).min() < folds:
         raise ModelError(f"inner cross-validation with {folds} folds needs at least {folds} defaults and "
                          f"non-defaults; got {int(y.sum())} defaults in {len(y)} rows.")
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    cbs = list(callbacks)
-    if early_stopping_rounds:
-        cbs.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
-    try:
-        res = lgb.cv(params, _dataset(X, y, categorical), num_boost_round=num_boost_round, folds=splits,
-                     callbacks=cbs, return_cvbooster=True)
-    except lgb.basic.LightGBMError as exc:
-        raise ModelError(f"LightGBM could not train: {exc}") from exc
-    cvb = res.pop("cvbooster")
-    curve = next((v for k, v in res.items() if k.endswith("-mean")), [])
-    best = cvb.best_iteration if cvb.best_iteration > 0 else len(curve)
-    oof = np.empty(len(y), dtype=np.float64)
-    for (_, valid), booster in zip(splits, cvb.boosters, strict=True):
-        oof[valid] = booster.predict(X.iloc[valid], raw_score=True, num_iteration=best)
+    boosters: list[lgb.Booster] = []
+    rounds: list[int] = []
+    oof = np.zeros(len(y), dtype=np.float64)
+    curve: list[float] = []
+    for r in range(repeats):
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed + r).split(np.zeros(len(y)), y))
+        cbs = list(callbacks) if r == 0 else []
+        if early_stopping_rounds:
+            cbs.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
+        run_params = params if r == 0 else {**params, "seed": int(params.get("seed", seed)) + r}
+        try:
+            res = lgb.cv(run_params, _dataset(X, y, categorical), num_boost_round=num_boost_round, folds=splits,
+                         callbacks=cbs, return_cvbooster=True)
+        except lgb.basic.LightGBMError as exc:
+            raise ModelError(f"LightGBM could not train: {exc}") from exc
+        cvb = res.pop("cvbooster")
+        mean_curve = list(next((v for k, v in res.items() if k.endswith("-mean")), []))
+        best = cvb.best_iteration if cvb.best_iteration > 0 else len(mean_curve)
+        curve = curve or mean_curve[:best]
+        for (_, valid), booster in zip(splits, cvb.boosters, strict=True):
+            oof[valid] += booster.predict(X.iloc[valid], raw_score=True, num_iteration=best) / repeats
+        boosters.extend(cvb.boosters)
+        rounds.extend([best] * folds)
+    best = max(1, round(float(np.mean(rounds))))
     if combine == "average":
-        return BoosterFit(average_boosters(cvb.boosters, best), best, {"valid": list(curve)[:best]},
+        return BoosterFit(average_boosters(boosters, rounds), best, {"valid": curve},
                           valid_margin=oof, valid_index=np.arange(len(y)))
     try:
         booster = lgb.train(params, _dataset(X, y, categorical), num_boost_round=best)
     except lgb.basic.LightGBMError as exc:
         raise ModelError(f"LightGBM could not train: {exc}") from exc
-    return BoosterFit(booster, best, {"valid": list(curve)[:best]}, refit_rounds=best, valid_margin=oof,
+    return BoosterFit(booster, best, {"valid": curve}, refit_rounds=best, valid_margin=oof,
                       valid_index=np.arange(len(y)))
 
 
-def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | None = None) -> lgb.Booster:
-    """One booster whose raw margin is the mean of the boosters' margins (first `num_iteration` rounds each).
+def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | Sequence[int] | None = None) -> lgb.Booster:
+    """One booster whose raw margin is the mean of the boosters' margins (the first `num_iteration` rounds of
+    each, or of booster i its own `num_iteration[i]`).
 
     The trees of all boosters are concatenated with their leaf (and internal) values divided by their number,
     in LightGBM's own text format: prediction, `pred_contrib` (TreeSHAP is linear in the trees) and saving work
@@ -192,7 +210,10 @@ def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | None 
     k = len(boosters)
     if k == 0:
         raise ModelError("average_boosters needs at least one booster.")
-    texts = [b.model_to_string(num_iteration=num_iteration) for b in boosters]
+    cuts = list(num_iteration) if isinstance(num_iteration, Sequence) else [num_iteration] * k
+    if len(cuts) != k:
+        raise ModelError(f"average_boosters: {len(cuts)} iteration counts for {k} boosters.")
+    texts = [b.model_to_string(num_iteration=n) for b, n in zip(boosters, cuts, strict=True)]
     header: list[str] = []
     trailer: list[str] = []
     blocks: list[list[str]] = []

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from techscore.exceptions import ModelError
-from techscore.model.fit import fit_pd_model
-from techscore.model.lgbm import average_boosters, fit_booster, monotone_constraints
+from techscore.model.fit import fit_booster_for, fit_pd_model
+from techscore.model.lgbm import (
+    average_boosters,
+    fit_booster,
+    fit_booster_cv,
+    lgb_params,
+    monotone_constraints,
+)
 from techscore.model.metrics import auc
 from techscore.model.split import cv_folds, out_of_time
 from techscore.model.train import fit_fold
@@ -99,6 +105,12 @@ def test_average_boosters_is_one_exact_booster(loan_dataset):
     assert merged.num_trees() == 60 and merged.feature_name() == boosters[0].feature_name()
     assert np.allclose(merged.predict(X, raw_score=True), mean, atol=1e-12)
     assert np.allclose(merged.predict(X.iloc[:200], pred_contrib=True).sum(axis=1), mean[:200], atol=1e-10)
+    cuts = [5, 12, 25]  # each booster cut at its own round
+    ragged = average_boosters(boosters, num_iteration=cuts)
+    mean = np.mean([b.predict(X, raw_score=True, num_iteration=n) for b, n in zip(boosters, cuts, strict=True)], axis=0)
+    assert ragged.num_trees() == sum(cuts) and np.allclose(ragged.predict(X, raw_score=True), mean, atol=1e-12)
+    with pytest.raises(ModelError, match="2 iteration counts for 3 boosters"):
+        average_boosters(boosters, num_iteration=[5, 12])
     with pytest.raises(ModelError, match="do not share their features"):
         average_boosters([boosters[0], lgb.train(params, lgb.Dataset(X.iloc[:, :3], y), num_boost_round=2)])
 
@@ -110,3 +122,27 @@ def test_inner_cv_average_model(loan_dataset):
     out = fit_fold(loan_dataset, fold, spec)
     assert out.model.booster.num_trees() == 3 * out.fit.best_iteration
     assert auc(y[fold.test], out.pd["test"]) > 0.7
+
+
+def test_inner_cv_repeats_bag_every_inner_booster(loan_dataset):
+    """Repeated inner CV averages all repeats x folds boosters, each cut at its repeat's best round; the
+    out-of-fold margins average the repeats; one repeat is the plain inner CV, and the result is reproducible."""
+    X, y = loan_dataset.X, loan_dataset.y.to_numpy()
+    fold = cv_folds(y, 4, seed=0, inner_folds=3)[0]
+
+    def fit(repeats: int):
+        spec = SPEC.model_copy(update={"learner": SPEC.learner.model_copy(update={"inner_cv_repeats": repeats})})
+        return fit_booster_for(spec, loan_dataset.features, X.iloc[fold.train], y[fold.train], inner_folds=3)
+
+    one, three = fit(1), fit(3)
+    parts = [fit_booster_cv(X.iloc[fold.train], y[fold.train], params=lgb_params(SPEC.learner, SPEC.seed + r,
+                            loan_dataset.features, True), num_boost_round=200, early_stopping_rounds=20, folds=3,
+                            seed=SPEC.seed + r, combine="average") for r in range(3)]
+    assert one.booster.model_to_string() == parts[0].booster.model_to_string()
+    assert three.booster.num_trees() == 3 * sum(p.best_iteration for p in parts)
+    test = X.iloc[fold.test]
+    bagged = np.mean([p.booster.predict(test, raw_score=True) for p in parts], axis=0)
+    assert np.allclose(three.booster.predict(test, raw_score=True), bagged, atol=1e-10)
+    assert np.allclose(three.valid_margin, np.mean([p.valid_margin for p in parts], axis=0), atol=1e-12)
+    assert three.booster.model_to_string() == fit(3).booster.model_to_string()
+    assert auc(y[fold.test], three.booster.predict(test, raw_score=True)) > 0.7
