@@ -182,7 +182,8 @@ def fit_booster_cv(
         cvb = res.pop("cvbooster")
         mean_curve = list(next((v for k, v in res.items() if k.endswith("-mean")), []))
         best = cvb.best_iteration if cvb.best_iteration > 0 else len(mean_curve)
-        curve = curve or mean_curve[:best]
+        if r == 0:  # the learning curve shown is the first repeat's
+            curve = mean_curve[:best]
         for (_, valid), booster in zip(splits, cvb.boosters, strict=True):
             oof[valid] += booster.predict(X.iloc[valid], raw_score=True, num_iteration=best) / repeats
         boosters.extend(cvb.boosters)
