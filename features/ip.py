@@ -286,7 +286,8 @@ def ip_evaluation_score(ip_class1_in_force: pd.Series, ip_class2_in_force: pd.Se
 
 
 @feature(group="ip", name_zh="专利平均权利要求数", name_en="Claims per patent", unit="count", unit_zh="项",
-         direction=-1, sources=("ip_rights",), description="Mean number of claims of the patents in force that have claims (inventions and utility "
+         direction=-1, sources=("ip_rights",),
+         description="Mean number of claims of the patents in force that have claims (inventions and utility "
                      "models; a design patent has none).")
 def ip_claims_per_patent(ip_patents_in_force: Rows, firms: pd.Index) -> pd.Series:
     return _mean_per_firm(ip_patents_in_force["pos"], ip_patents_in_force["claims"], firms)

@@ -3,8 +3,8 @@
 `summarize(model, dataset, train_rows, test_rows, out)` fits the reason-code references on the training rows
 (saved as `references.json`, beside the model), computes SHAP values on the test rows and writes global
 importance (per feature, and per cluster of correlated features), the direction checks, the values themselves and
-the importance and beeswarm plots (Chinese and English). `explain_callback()` does this at the end of `techscore.model.train.train` and logs the folder to the
-run as `explain/`.
+the importance and beeswarm plots (Chinese and English). `explain_callback()` does this at the end of
+`techscore.model.train.train` and logs the folder to the run as `explain/`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 12-month window [2023-07-01, 2024-07-01), previous [2022-07-01, 2023-07-01). A's invoices as seller: T1 B 100
 (paid on time), T2 C 300 (10 days late), T3 B 100 (unpaid, due after D), T4 F 500 (unpaid, due 2024-04-01), T5 B 200
 (previous window); as buyer: T6 from C 400 (on time), T7 from B 50 (60 days late), T8 from F 80 (paid after D: unpaid
-at D, due 2024-06-15). T9 is after D, T11 a trade with itself. B defaulted on a loan in October 2023 (C only after D, in September
-2024).
+at D, due 2024-06-15). T9 is after D, T11 a trade with itself. B defaulted on a loan in October 2023 (C only after
+D, in September 2024).
 """
 
 from __future__ import annotations
