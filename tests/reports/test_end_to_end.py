@@ -45,7 +45,7 @@ registered_model = ""
 path = "{base / 'world'}"
 dataset = "{base / 'dataset'}"
 [split]
-train_before = 2022-01-01
+train_before = 2021-01-01
 test_from = 2023-01-01
 """, encoding="utf-8")
     return train(base / "experiment.toml", workspace=ROOT, out=base / "outputs", callbacks=[explain_callback()])
