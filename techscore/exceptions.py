@@ -31,6 +31,14 @@ class ModelError(TechscoreError, RuntimeError):
     """A model cannot be trained, loaded or applied."""
 
 
+class LeakageError(ModelError):
+    """The leakage guard found columns that look like the outcome or an identifier (strict mode); carries them."""
+
+    def __init__(self, message: str, findings: object | None = None) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
 class ScoringError(TechscoreError, RuntimeError):
     """A batch cannot be scored."""
 

@@ -23,14 +23,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from techscore.exceptions import SpecError
 from techscore.workspace import workspace as find_workspace
 
 __all__ = [
-    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LearnerSpec", "MasterScaleSpec",
+    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec", "LearnerSpec", "MasterScaleSpec",
     "ModelSpec", "ScalingSpec", "SplitSpec", "dataset_options", "load_experiment", "load_model_spec", "load_spec",
     "spec_error",
 ]
@@ -80,7 +80,8 @@ class LearnerSpec(_Spec):
     early_stopping_metric: Literal["auc", "binary_logloss", "average_precision"] = "auc"
     refit: bool = False
     """After early stopping, refit on train + validation with the best number of rounds scaled by the data
-    growth (the calibrator stays the one fitted on validation)."""
+    growth; the calibrator is then fitted on cross-fitted margins of that configuration
+    (`calibration.cross_fit_folds`), not on the early-stopped booster's."""
     inner_cv_model: Literal["refit", "average"] = "average"
     """With inner cross-validation (cv experiments): after early stopping on the inner folds, `average` the inner
     boosters (their trees joined into one booster; on the Polish data a little better discrimination and
@@ -111,6 +112,10 @@ class LearnerSpec(_Spec):
 
 class CalibrationSpec(_Spec):
     method: Literal["platt", "isotonic", "none"] = "platt"
+    cross_fit_folds: Annotated[int, Field(ge=2, le=20)] = 5
+    """With `learner.refit` (the booster that ships is refit on train + validation): the calibrator is fitted on
+    the out-of-fold margins of this many boosters, each trained on the other folds of train + validation with
+    the shipped booster's parameters and number of rounds (cross-fitting)."""
 
 
 class ScalingSpec(_Spec):
@@ -216,6 +221,17 @@ class SplitSpec(_Spec):
     """cv: partitions of the rows (seeds seed, seed + 1, ...); CV metrics average over all their folds, which
     steadies a small sample's estimate (and a tuning objective) at `repeats` times the cost."""
     seed: int = 0
+    embargo_months: Annotated[int, Field(ge=0, le=120)] | None = None
+    """Out of time: loans issued within this many months before `test_from` are left out of training and
+    validation (their outcome windows would run into the test period). Default (None): the label window
+    (`data.window_months`); 0 turns the embargo off."""
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("embargo_months", 0) is None:  # cv splits dump as before (tuning studies compare the dump)
+            out.pop("embargo_months")
+        return out
 
     @model_validator(mode="after")
     def _one_kind(self) -> SplitSpec:
@@ -230,6 +246,8 @@ class SplitSpec(_Spec):
             raise ValueError(f"test_from ({self.test_from}) must come after train_before ({self.train_before})")
         if oot and self.repeats != 1:
             raise ValueError("repeats applies to cv splits only")
+        if not oot and self.embargo_months is not None:
+            raise ValueError("embargo_months applies to out-of-time splits only")
         if self.inner_folds == 1:
             raise ValueError("inner_folds must be 0 (a hold-out of valid_fraction) or at least 2")
         return self
@@ -237,6 +255,20 @@ class SplitSpec(_Spec):
     @property
     def kind(self) -> Literal["oot", "cv"]:
         return "cv" if self.cv is not None else "oot"
+
+
+class LeakageSpec(_Spec):
+    """The leakage guard run before fitting (`techscore.model.leakage`): what it flags and whether a finding
+    stops training."""
+
+    strict: bool = False
+    """Stop training with an error naming the flagged columns (default: list them in the run and report)."""
+    auc_threshold: Annotated[float, Field(gt=0.5, le=1)] = 0.95
+    """Flag a feature whose single-feature AUC (either direction, missing values placed best) reaches this."""
+    unique_share: Annotated[float, Field(gt=0, le=1)] = 0.95
+    """Flag a text or integer column whose distinct values make up this share of its non-missing rows."""
+    allow: list[str] = Field(default_factory=list)
+    """Columns (feature ids or display names) reviewed and accepted: still listed, never stop training."""
 
 
 class ExperimentSpec(_Spec):
@@ -257,8 +289,16 @@ class ExperimentSpec(_Spec):
     min_segment_rows: Annotated[int, Field(ge=1)] = 30
     data: DataSpec
     split: SplitSpec
+    leakage: LeakageSpec = Field(default_factory=LeakageSpec)
     _path: Path | None = PrivateAttr(default=None)
     _workspace: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _embargo(self) -> ExperimentSpec:
+        """An out-of-time split's embargo defaults to the label window."""
+        if self.split.kind == "oot" and self.split.embargo_months is None:
+            object.__setattr__(self, "split", self.split.model_copy(update={"embargo_months": self.data.window_months}))
+        return self
 
     @property
     def path(self) -> Path | None:

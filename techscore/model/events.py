@@ -54,6 +54,8 @@ class TrainResult:
     challenger: object | None = None
     """The fitted `ScorecardModel` (when the experiment has the challenger on)."""
     learning_curve: tuple[list[float], int] = field(default_factory=lambda: ([], 0))
+    tags: dict[str, str] = field(default_factory=dict)
+    """Run tags the pipeline adds as it goes (the leakage guard's findings); tracked at the end or on failure."""
     """Validation metric by round of the final model, and its best round."""
 
 

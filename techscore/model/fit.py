@@ -1,4 +1,5 @@
-"""One fit: booster with early stopping on validation, calibrator on validation margins, wrapped as a PDModel.
+"""One fit: booster with early stopping on validation, calibrator on out-of-sample margins of the model that
+ships, wrapped as a PDModel.
 
 Shared by the training pipeline, cross-validation, tuning and the scikit-learn estimator, so all of them fit
 exactly the same way.
@@ -14,7 +15,7 @@ import pandas as pd
 
 from techscore.catalogue.meta import FeatureMeta
 from techscore.model.calibrate import fit_calibrator
-from techscore.model.lgbm import BoosterFit, fit_booster, fit_booster_cv, lgb_params
+from techscore.model.lgbm import BoosterFit, cross_fit_margins, fit_booster, fit_booster_cv, lgb_params
 from techscore.model.pdmodel import PDModel
 from techscore.specs import ModelSpec
 
@@ -75,13 +76,19 @@ def fit_pd_model(
     callbacks: Sequence[Callable] = (),
     inner_folds: int = 0,
 ) -> tuple[PDModel, BoosterFit]:
-    """Fit the booster (early stopping on the validation rows) and the calibrator (on the same rows).
+    """Fit the booster (early stopping on the validation rows) and the calibrator on out-of-sample margins of the
+    model that ships.
 
-    The calibrator is fitted on the validation margins of the early-stopped booster (`BoosterFit.valid_margin`),
-    also when the spec refits on train + validation afterwards. Without validation rows but with `inner_folds`,
-    early stopping and calibration use inner cross-validation of the training rows (out-of-fold margins).
-    With neither, the booster trains all `num_boost_round` rounds and the calibrator is fitted on the training
-    margins (the estimator on tiny data).
+    Without a refit the early-stopped booster ships and the calibrator is fitted on its validation margins. With
+    `learner.refit` the booster that ships is trained on train + validation for more rounds, so the early-stopped
+    booster's margins would calibrate another model: the validation rows are scored instead by cross-fitted
+    boosters (`calibration.cross_fit_folds` of them, each trained on the other folds of train + validation with
+    the shipped booster's parameters and rounds), and the calibrator is fitted on these out-of-fold margins of
+    the validation rows (the latest period before the test, as without a refit); `fit.valid_margin` becomes
+    them. Without validation rows but with `inner_folds`, early stopping and calibration use inner
+    cross-validation of the training rows (out-of-fold margins of boosters cut at the shipped round). With
+    neither, the booster trains all `num_boost_round` rounds and the calibrator is fitted on the training margins
+    (the estimator on tiny data). `fit.calibration` records which margins the calibrator saw.
     """
     features = with_categories(features, X_train)
     has_valid = X_valid is not None and len(X_valid) > 0
@@ -90,14 +97,29 @@ def fit_pd_model(
     params = lgb_params(spec.learner, spec.seed, features, spec.monotone)
     model = PDModel(booster=fit.booster, features=features, calibrator=fit_calibrator([], [], "none"),
                     scaling=spec.scaling, master_scale=spec.master_scale, catalogue_version=catalogue_version)
-    if has_valid:  # the early-stopped booster's validation margins: out of sample even after a refit
+    y_all = np.concatenate([np.asarray(y_train), np.asarray(y_valid)]) if has_valid else np.asarray(y_train)
+    folds = min(spec.calibration.cross_fit_folds, int(np.bincount(y_all.astype(int), minlength=2).min()))
+    if has_valid and fit.refit_rounds is not None and folds >= 2:  # the refit ships: cross-fit its configuration
+        ids = [f.id for f in features]
+        X_all = pd.concat([X_train[ids], X_valid[ids]])  # type: ignore[index]
+        margin = cross_fit_margins(X_all, y_all, params=params, num_boost_round=fit.refit_rounds, folds=folds,
+                                   seed=spec.seed, categorical=[f.id for f in features if f.kind == "categorical"])
+        margin, target = margin[len(X_train):], np.asarray(y_valid)  # calibrated on the latest period, as before
+        fit = dataclasses.replace(fit, valid_margin=margin, calibration={
+            "source": "cross_fit", "rounds": fit.refit_rounds, "folds": folds, "rows": len(target)})
+    elif has_valid:  # the early-stopped booster ships (or too few defaults to cross-fit): its validation margins
         margin, target = fit.valid_margin, np.asarray(y_valid)
+        fit.calibration = ({"source": "valid", "rounds": fit.best_iteration, "rows": len(target)}
+                           if fit.refit_rounds is None else {"source": "valid_early_stopped", "rows": len(target)})
     elif fit.valid_index is not None:  # inner cross-validation: out-of-fold margins
         margin, target = fit.valid_margin, np.asarray(y_train)[fit.valid_index]
+        fit.calibration = {"source": "inner_cv", "rounds": fit.best_iteration, "folds": inner_folds,
+                           "rows": len(target)}
     else:
         margin, target = model.raw_margin(X_train), np.asarray(y_train)
-    model.calibrator = fit_calibrator(margin, target, spec.calibration.method)
+        fit.calibration = {"source": "train", "rounds": fit.best_iteration, "rows": len(target)}
+    model.calibrator = fit_calibrator(margin, target, spec.calibration.method)  # type: ignore[arg-type]
     model.info = {"model_spec": spec.model_dump(mode="json"), "best_iteration": fit.best_iteration,
                   "num_trees": fit.booster.num_trees(), "monotone_constraints": params.get("monotone_constraints", []),
-                  **(info or {})}
+                  "calibration": fit.calibration, **(info or {})}
     return model, fit

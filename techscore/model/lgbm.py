@@ -18,7 +18,7 @@ from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import ModelError
 from techscore.specs import LearnerSpec
 
-__all__ = ["BoosterFit", "average_boosters", "fit_booster", "fit_booster_cv", "lgb_params", "monotone_constraints",
+__all__ = ["BoosterFit", "average_boosters", "cross_fit_margins", "fit_booster", "fit_booster_cv", "lgb_params", "monotone_constraints",
            "safe_name", "UNSAFE_CHARS"]
 
 UNSAFE_CHARS = set('[]{},:"')
@@ -64,6 +64,8 @@ class BoosterFit:
     calibrator is fitted on and what validation metrics are computed from, never in-sample."""
     valid_index: np.ndarray | None = None
     """With inner cross-validation: positions (in the training rows) of `valid_margin`, the out-of-fold rows."""
+    calibration: dict = field(default_factory=dict)
+    """How the margins the calibrator is fitted on were made (`source`, `rounds`, `folds`, `rows`)."""
 
 
 def _dataset(X: pd.DataFrame, y: np.ndarray, categorical: list[str], reference: lgb.Dataset | None = None):
@@ -198,6 +200,38 @@ def fit_booster_cv(
         raise ModelError(f"LightGBM could not train: {exc}") from exc
     return BoosterFit(booster, best, {"valid": curve}, refit_rounds=best, valid_margin=oof,
                       valid_index=np.arange(len(y)))
+
+
+def cross_fit_margins(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    params: dict,
+    num_boost_round: int,
+    folds: int,
+    seed: int,
+    categorical: Sequence[str] = (),
+) -> np.ndarray:
+    """Out-of-fold raw margins of boosters with a given configuration: the rows split into `folds` stratified
+    folds (shuffled with `seed`), each fold scored by a booster trained on the others with `params` for
+    `num_boost_round` rounds. What a refit booster's calibrator is fitted on: out of sample, and from models
+    built as the shipped one is."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y)
+    if np.bincount(y.astype(int), minlength=2).min() < folds:
+        raise ModelError(f"cross-fitting with {folds} folds needs at least {folds} defaults and non-defaults; got "
+                         f"{int(y.sum())} defaults in {len(y)} rows.")
+    margin = np.zeros(len(y), dtype=np.float64)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for rest, held in splitter.split(np.zeros(len(y)), y):
+        try:
+            booster = lgb.train(params, _dataset(X.iloc[rest], y[rest], list(categorical)),
+                                num_boost_round=num_boost_round)
+        except lgb.basic.LightGBMError as exc:
+            raise ModelError(f"LightGBM could not train: {exc}") from exc
+        margin[held] = booster.predict(X.iloc[held], raw_score=True)
+    return margin
 
 
 def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | Sequence[int] | None = None) -> lgb.Booster:

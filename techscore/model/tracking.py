@@ -197,14 +197,24 @@ class MlflowCallback:
             items = [Metric(name, float(v), now, i + 1) for i, v in enumerate(curve)]
             for i in range(0, len(items), 900):
                 self.client.log_batch(self.run_id, metrics=items[i:i + 900])
+        self._log_tags(r)
         self._log_artifacts(r)
         self._log_models(r)
         self.client.set_terminated(self.run_id, "FINISHED")
 
     def _on_failed(self, env: TrainEnv) -> None:
         if self.run_id is not None:
+            r = env.result
+            self._log_tags(r)
+            self._log_metrics(r.metrics)
+            for name, table in r.tables.items():  # what is known so far (the leakage guard's findings)
+                self.client.log_text(self.run_id, table.to_csv(index=False), f"tables/{name}.csv")
             self.client.set_tag(self.run_id, "techscore.error", f"{type(env.error).__name__}: {env.error}"[:5000])
             self.client.set_terminated(self.run_id, "FAILED")
+
+    def _log_tags(self, r: TrainResult) -> None:
+        for key, value in r.tags.items():
+            self.client.set_tag(self.run_id, key, value)
 
     def _log_artifacts(self, r: TrainResult) -> None:
         out = r.paths.get("out")

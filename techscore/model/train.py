@@ -35,11 +35,12 @@ from techscore.exceptions import SpecError
 from techscore.model import metrics as M
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
 from techscore.model.fit import fit_pd_model
+from techscore.model.leakage import guard_training
 from techscore.model.lgbm import BoosterFit
 from techscore.model.pdmodel import PDModel
 from techscore.model.scale import grade_table, pd_to_grade, pd_to_score
 from techscore.model.scorecard import ScorecardModel, fit_scorecard
-from techscore.model.split import Fold, full_fold, make_folds
+from techscore.model.split import Fold, embargo_metrics, full_fold, make_folds
 from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
 
 __all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "load_data", "train",
@@ -328,6 +329,7 @@ def train(
 
 def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDataset, y: np.ndarray,
          cbs: Sequence[Callback]) -> None:
+    guard_training(result, spec)  # before fitting: records the leakage guard's findings, stops when strict
     segments = _segments(spec, ds)
     cv = spec.split.kind == "cv"
     total = len(result.folds) + (1 if cv else 0)
@@ -364,7 +366,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         "train": evaluate_predictions(y[train_idx], train_pd, scaling=mspec.scaling,
                                       master_scale=mspec.master_scale),
     }
-    metrics: dict[str, float] = {}
+    metrics: dict[str, float] = {**result.metrics, **embargo_metrics(result.folds)}
     for p, e in ev.items():
         metrics.update(_prefixed(e.metrics, f"{p}_"))
     metrics["best_iteration"] = float(final.fit.best_iteration)
@@ -375,6 +377,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         "importance": importance_table(final.model),
         "master_scale": grade_table(mspec.master_scale, mspec.scaling),
         "splits": _split_table(result.folds, final.fold, y),
+        "leakage": result.tables["leakage"],
     }
     if ev["test"].psi is not None:
         tables["score_psi"] = ev["test"].psi

@@ -37,6 +37,7 @@ SPLITS: dict[str, tuple[str, str]] = {
     "valid": ("验证集", "validation"),
     "validation": ("验证集", "validation"),
     "val": ("验证集", "validation"),
+    "embargo": ("隔离期（剔除）", "embargo gap (left out)"),
     "test": ("测试集（跨时间）", "test (out of time)"),
     "oot": ("跨时间测试集", "out-of-time test"),
     "all": ("全部", "all"),

@@ -61,6 +61,9 @@ class ModelReportInputs:
     """Already drawn SHAP plots ("importance", "beeswarm") by language; drawn here when absent."""
     clusters: pd.DataFrame | None = None
     """Importance by cluster of correlated features (`techscore.explain.clusters.cluster_importance`)."""
+    leakage: pd.DataFrame | None = None
+    """The leakage guard's findings before fitting (`techscore.model.leakage`): feature, name, check, value,
+    detail, allowed; empty when it found nothing, None when the run predates the guard."""
 
 
 def _finite(x: object) -> bool:
@@ -283,6 +286,43 @@ def _cluster_rows(clusters: pd.DataFrame | None, metas: dict, top: int = 15) -> 
     return rows
 
 
+def _split_rows(splits: pd.DataFrame | None) -> tuple[list[dict], dict | None]:
+    """The split table's rows (train, validation, embargo gap, test with their periods) and the gap's note."""
+    if splits is None:
+        return [], None
+    rows, gap = [], None
+    for r in splits.to_dict("records"):
+        zh, en = label(str(r["split"]), SPLITS)
+        period = r.get("period", "")
+        period = "" if not isinstance(period, str) else period
+        rows.append(dict(zh=zh, en=en, rows=r.get("rows"), bad=r.get("bad"), rate=r.get("rate"), period=period))
+        if r["split"] == "embargo":
+            rows_, bad = fmt_num(r.get("rows")), fmt_num(r.get("bad"))
+            gap = dict(zh=f"隔离期 {period}：其表现期延伸进测试期的 {rows_} 笔贷款（{bad} 笔违约）不参与训练和验证，"
+                          "因此同一企业的违约不会同时标注训练样本和测试样本。",
+                       en=f"Embargo gap {period}: {rows_} loans ({bad} defaults) whose outcome window runs into the "
+                          "test period are left out of training and validation, so one firm's default cannot label "
+                          "both a training and a test loan.")
+    return rows, gap
+
+
+def _leakage(findings: pd.DataFrame | None) -> dict | None:
+    """The leakage guard's findings as report rows, with labelled checks; None when the run has no guard table."""
+    from techscore.model.leakage import CHECKS
+
+    if findings is None:
+        return None
+    rows = []
+    for r in findings.to_dict("records"):
+        zh, en = CHECKS.get(str(r["check"]), (str(r["check"]), str(r["check"])))
+        value = r.get("value")
+        rows.append(dict(name=r.get("name", r.get("feature")), feature=r.get("feature"), check_zh=zh, check_en=en,
+                         value=fmt_num(value, 3) if _finite(value) else "–", detail=r.get("detail", ""),
+                         allowed=bool(r.get("allowed", False))))
+    open_ = sorted({str(r["name"]) for r in rows if not r["allowed"]})
+    return dict(rows=rows, open=open_)
+
+
 def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     """The model report as one self-contained HTML page (both languages inside; `lang` shown first)."""
     from techscore.explain import plots
@@ -321,16 +361,18 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
         names = ", ".join(directions.loc[directions["status"] == "fail", "feature"].head(5))
         warnings.append(dict(zh=f"{n_fail} 个特征的 SHAP 依赖与声明的风险方向相反：{names}。",
                              en=f"{n_fail} feature(s) run against their declared risk direction: {names}."))
-    splits = []
-    if inputs.splits is not None:
-        for r in inputs.splits.to_dict("records"):
-            zh, en = label(str(r["split"]), SPLITS)
-            splits.append(dict(zh=zh, en=en, rows=r.get("rows"), bad=r.get("bad"), rate=r.get("rate"), period=r.get("period", "")))
+    splits, gap = _split_rows(inputs.splits)
+    leakage = _leakage(inputs.leakage)
+    if leakage and leakage["open"]:
+        names = ", ".join(leakage["open"][:5]) + (" …" if len(leakage["open"]) > 5 else "")
+        warnings.append(dict(zh=f"泄漏检查标记了 {len(leakage['open'])} 个特征，使用前须复核：{names}。",
+                             en=f"The leakage guard flagged {len(leakage['open'])} column(s); review them before "
+                                f"use: {names}."))
     return render(
         "model_report.html", lang=lang, title_zh="模型验证报告", title_en="Model validation report",
         run=dict(run_id=inputs.run_id, run_name=inputs.run_name, experiment=inputs.experiment, start_time=inputs.start_time),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"), cards=_cards(inputs), warnings=warnings,
-        data_rows=_data_rows(inputs), split_rows=splits, year_rows=_year_rows(inputs.dataset_summary),
+        data_rows=_data_rows(inputs), split_rows=splits, gap=gap, leakage=leakage, year_rows=_year_rows(inputs.dataset_summary),
         missing_rows=_missing_rows(inputs.dataset_summary, expl),
         metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
         challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
@@ -470,6 +512,7 @@ def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReport
                             "points range", points)] if points is not None else [],
         segments=ctx.table("segments"), plots=ctx.pngs("plots"), tables=_run_tables(ctx),
         fingerprints=fingerprints, warnings=warnings, shap_images=images, clusters=clusters,
+        leakage=ctx.table("leakage"),
     )
 
 

@@ -94,7 +94,7 @@ challenger = true
 [data]
 path = "world"
 [split]
-train_before = 2022-01-01
+train_before = 2021-01-01
 test_from = 2023-01-01
 """
 

@@ -146,3 +146,39 @@ def test_inner_cv_repeats_bag_every_inner_booster(loan_dataset):
     assert np.allclose(three.valid_margin, np.mean([p.valid_margin for p in parts], axis=0), atol=1e-12)
     assert three.booster.model_to_string() == fit(3).booster.model_to_string()
     assert auc(y[fold.test], three.booster.predict(test, raw_score=True)) > 0.7
+
+
+# --- calibration on the model that ships ------------------------------------------------------------------------
+REFIT = SPEC.model_copy(update={"learner": SPEC.learner.model_copy(update={"refit": True})})
+
+
+def test_refit_calibrator_sees_out_of_fold_margins_of_the_shipped_configuration(loan_dataset):
+    """With a refit, the calibrator is fitted on the validation rows' margins from boosters built as the shipped
+    one is (its parameters and number of rounds, on folds of train + validation), each row scored by a booster
+    that did not see it, not on the early-stopped booster's margins (fewer rounds: another model)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from techscore.model.calibrate import fit_calibrator
+    from techscore.model.lgbm import lgb_params
+
+    X, y = loan_dataset.X, loan_dataset.y.to_numpy()
+    model, fit = _fit(loan_dataset, REFIT)
+    shipped_rounds = model.booster.num_trees()
+    early_stopped, _ = _fit(loan_dataset, SPEC)
+    assert shipped_rounds == fit.refit_rounds > early_stopped.booster.num_trees()
+    assert fit.calibration == {"source": "cross_fit", "rounds": shipped_rounds, "folds": 5, "rows": len(y) - 3000}
+    # the same margins, rebuilt with LightGBM alone: five boosters of the shipped parameters and rounds
+    params = lgb_params(REFIT.learner, REFIT.seed, model.features, REFIT.monotone)
+    margin = np.zeros(len(y))
+    for rest, held in StratifiedKFold(5, shuffle=True, random_state=REFIT.seed).split(np.zeros(len(y)), y):
+        booster = lgb.train(params, lgb.Dataset(X.iloc[rest], label=y[rest].astype(float),
+                                                categorical_feature=["profile_industry_section"]),
+                            num_boost_round=shipped_rounds)
+        margin[held] = booster.predict(X.iloc[held], raw_score=True)
+    expected = fit_calibrator(margin[3000:], y[3000:], "platt")  # the validation rows' out-of-fold margins
+    assert model.calibrator.params == pytest.approx(expected.params, rel=1e-9)
+    assert np.allclose(fit.valid_margin, margin[3000:])  # validation metrics read the same out-of-fold margins
+    assert model.info["calibration"]["source"] == "cross_fit"
+    # deterministic: same spec and seed, same booster bytes and calibrator
+    again, _ = _fit(loan_dataset, REFIT)
+    assert again.booster.model_to_string() == model.booster.model_to_string() and again.calibrator == model.calibrator

@@ -64,3 +64,12 @@ def test_planted_drivers_rank_above_noise(demo_training):
     assert importance.index[0] in drivers, list(importance.index[:5])
     rank = {f: i + 1 for i, f in enumerate(importance.index)}
     assert min(rank[f] for f in noise) > len(importance) // 4, {f: rank[f] for f in noise}
+
+
+def test_demo_leaves_the_embargo_out_and_its_features_pass_the_leakage_guard(demo_training):
+    result, _, _ = demo_training
+    assert result.tables["leakage"].empty, result.tables["leakage"]
+    splits = result.tables["splits"].set_index("split")
+    assert splits.loc["embargo", "period"] == "2023-01-01 .. 2023-12-31 (12 months)"
+    assert result.metrics["embargo_rows"] == splits.loc["embargo", "rows"] > 0
+    assert splits.loc["valid", "period"].endswith("2022-12-31")  # validation ends where the gap begins

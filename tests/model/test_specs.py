@@ -107,3 +107,16 @@ def test_repository_experiments_load(name):
     spec = load_experiment(REPO / name)
     assert spec.workspace == REPO
     assert spec.split.kind == ("cv" if "polish" in name else "oot")
+
+
+def test_leakage_and_embargo_keys_are_checked(tmp_path):
+    ws = write_workspace(tmp_path, experiment=EXPERIMENT_TOML + "[leakage]\nstrcit = true\nauc_threshold = 0.4\n")
+    with pytest.raises(SpecError) as err:
+        load_experiment(ws / "experiments" / "synthetic.toml")
+    assert "unknown key 'leakage.strcit'" in str(err.value) and "key 'leakage.auc_threshold'" in str(err.value)
+    ws = write_workspace(tmp_path, experiment=EXPERIMENT_TOML.replace("[split]", "[split]\nembargo_months = -1"))
+    with pytest.raises(SpecError, match=r"key 'split\.embargo_months'"):
+        load_experiment(ws / "experiments" / "synthetic.toml")
+    ws = write_workspace(tmp_path, model=MODEL_TOML.replace('method = "platt"', 'method = "platt"\ncross_fit_folds = 1'))
+    with pytest.raises(SpecError, match=r"key 'calibration\.cross_fit_folds'"):
+        load_model_spec(ws / "models" / "test_lgbm.toml")

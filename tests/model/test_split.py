@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,3 +77,53 @@ def test_repeated_cv_adds_partitions_and_keeps_the_first():
     assert [f.name for f in make_folds(pd.DataFrame(index=range(len(y))), y, spec)] == [f.name for f in thrice]
     with pytest.raises(ValueError, match="repeats applies to cv"):
         SplitSpec(train_before="2022-01-01", test_from="2023-01-01", repeats=2)
+
+
+# --- embargo: no training outcome runs into the test period ---------------------------------------------------
+def test_embargo_leaves_out_loans_whose_outcome_window_runs_into_the_test_period(loan_dataset):
+    frame, y = loan_dataset.frame, loan_dataset.y.to_numpy()
+    issued = frame["issued"].to_numpy()
+    fold = out_of_time(frame["issued"], y, "2021-01-01", "2023-01-01", embargo_months=12)
+    fitting = np.concatenate([fold.train, fold.valid])
+    # every training and validation loan's 12-month outcome window closes before the test period opens
+    outcome_end = (frame["issued"].iloc[fitting] + pd.DateOffset(months=12)).to_numpy()
+    assert (outcome_end <= np.datetime64("2023-01-01")).all()
+    gap = (issued >= np.datetime64("2022-01-01")) & (issued < np.datetime64("2023-01-01"))
+    assert gap.sum() > 500 and np.array_equal(fold.embargo, np.flatnonzero(gap))  # left out, and kept for counting
+    assert len(fold.train) + len(fold.valid) + len(fold.embargo) + len(fold.test) == len(frame)
+    assert fold.period["embargo"] == "2022-01-01 .. 2022-12-31 (12 months)"
+    assert fold.period["valid"].startswith("2021-") and fold.period["valid"].split(" .. ")[1].startswith("2021-")
+    sizes = fold.sizes(y)
+    assert sizes["embargo"]["rows"] == gap.sum() and sizes["embargo"]["bad"] == int(y[gap].sum())
+
+
+def test_embargo_that_swallows_validation_is_a_clear_error(loan_dataset):
+    frame, y = loan_dataset.frame, loan_dataset.y.to_numpy()
+    with pytest.raises(ModelError, match="embargo 12 months from 2022-01-01.*leaves no validation rows"):
+        out_of_time(frame["issued"], y, "2022-01-01", "2023-01-01", embargo_months=12)
+
+
+def test_experiment_embargo_defaults_to_the_label_window(tmp_path, loan_dataset):
+    from techscore.exceptions import SpecError
+    from techscore.specs import load_experiment
+
+    oot = "train_before = 2021-01-01\ntest_from = 2023-01-01"
+
+    def experiment(extra_data: str = "", extra_split: str = "", split: str = oot) -> Path:
+        path = tmp_path / "experiments" / "e.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f'name = "e"\n[data]\npath = "world"\n{extra_data}\n[split]\n{split}\n{extra_split}\n',
+                        encoding="utf-8")
+        return path
+
+    spec = load_experiment(experiment("window_months = 6"), workspace=tmp_path, check_model=False)
+    assert spec.split.embargo_months == 6
+    fold = make_folds(loan_dataset.frame, loan_dataset.y.to_numpy(), spec.split)[0]
+    issued = loan_dataset.frame["issued"].iloc[np.concatenate([fold.train, fold.valid])]
+    assert issued.max() < pd.Timestamp("2022-07-01") and len(fold.embargo) > 0
+    spec = load_experiment(experiment(extra_split="embargo_months = 0"), workspace=tmp_path, check_model=False)
+    assert spec.split.embargo_months == 0
+    assert len(make_folds(loan_dataset.frame, loan_dataset.y.to_numpy(), spec.split)[0].embargo) == 0
+    with pytest.raises(SpecError, match="embargo_months applies to out-of-time splits only"):
+        load_experiment(experiment(split="cv = 5", extra_split="embargo_months = 3"), workspace=tmp_path,
+                        check_model=False)

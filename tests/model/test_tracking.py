@@ -28,7 +28,7 @@ def test_run_params_metrics_inputs(trained, client):
     assert run.info.status == "FINISHED"
     p, m = run.data.params, run.data.metrics
     assert p["model.learner.learning_rate"] == "0.1" and p["model.calibration.method"] == "platt"
-    assert p["split.train_before"] == "2022-01-01" and p["model.seed"] == "7"
+    assert p["split.train_before"] == "2021-01-01" and p["model.seed"] == "7"
     for name in ("test_auc", "test_gini", "test_ks", "test_brier", "test_log_loss", "test_score_psi",
                  "valid_auc", "train_auc", "challenger_test_auc", "best_iteration", "oot_auc"):
         assert name in m, name

@@ -38,7 +38,7 @@ def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
     assert spec.learner.num_boost_round == 60 and spec.seed == 7
     assert (ws / "models" / "test_lgbm_tuned.toml").read_text().startswith("# Written by `techscore tune`")
     # trials measured on other folds do not mix: resuming after the split changed is an error naming the study
-    moved = experiment.replace("train_before = 2022-01-01", "train_before = 2021-07-01")
+    moved = experiment.replace("train_before = 2021-01-01", "train_before = 2020-07-01")
     assert moved != experiment
     (ws / "experiments" / "synthetic.toml").write_text(moved, encoding="utf-8")
     with pytest.raises(SpecError, match="study 'synthetic-test_lgbm' .* another split"):

@@ -45,7 +45,7 @@ registered_model = ""
 path = "{base / 'world'}"
 dataset = "{base / 'dataset'}"
 [split]
-train_before = 2022-01-01
+train_before = 2021-01-01
 test_from = 2023-01-01
 """, encoding="utf-8")
     return train(base / "experiment.toml", workspace=ROOT, out=base / "outputs", callbacks=[explain_callback()])
@@ -112,6 +112,10 @@ def _reports_open_print_and_are_logged(result, out: Path, batch: Path) -> None:
     assert len(shared) and "Importance of correlated feature clusters" in model_page
     names = {f.id: f.name_en for f in result.model.features}
     assert html.escape(names[shared.iloc[0]["members"].split()[0]], quote=False) in model_page
+    # the split's periods with the embargo gap, and the leakage guard's verdict, read from the run
+    gap = result.tables["splits"].set_index("split").loc["embargo"]
+    assert f"Embargo gap {gap['period']}: {int(gap['rows']):,} loans" in model_page
+    assert "Leakage guard (before fitting)" in model_page and "Nothing flagged" in model_page
     text = pages["firm"].read_text(encoding="utf-8")
     assert one in text and "Factors raising the risk most" in text and "行业" in text
     batch_pdf = (out / "firms_batch.pdf").read_bytes()

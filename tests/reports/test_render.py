@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from techscore.exceptions import ReportError
@@ -119,3 +120,31 @@ def test_unknown_labels_read_as_words():
     assert label("roc_curve", PLOTS) == ("ROC 曲线", "ROC curve")
     assert label("calibration_by_grade", PLOTS) == ("校准曲线 by grade", "calibration curve by grade")
     assert label("my_custom_plot", PLOTS) == ("my custom plot", "my custom plot")
+
+
+def test_model_report_shows_periods_the_embargo_gap_and_leakage_findings(model_inputs):
+    import dataclasses
+
+    from techscore.reports.model_report import render_model_report
+
+    splits = pd.DataFrame({
+        "fold": ["oot"] * 4, "split": ["train", "valid", "embargo", "test"], "rows": [16457, 6526, 6997, 17443],
+        "bad": [610, 200, 150, 412], "rate": [0.0371, 0.0306, 0.0214, 0.0236],
+        "period": ["2018-01-01 .. 2020-12-30", "2021-01-01 .. 2021-12-31", "2022-01-01 .. 2022-12-31 (12 months)",
+                   "2023-01-01 .. 2024-12-30"],
+    })
+    leakage = pd.DataFrame({
+        "feature": ["f014", "f000"], "name": ["mths_to_charge_off", "member_id"],
+        "check": ["single_feature_auc", "identifier"], "value": [0.975, 1.0],
+        "detail": ["AUC 0.975 alone (threshold 0.95)", "6,000 distinct values in 6,000 rows"], "allowed": [False, True],
+    })
+    html = render_model_report(dataclasses.replace(model_inputs, splits=splits, leakage=leakage), "en")
+    for period in splits["period"]:
+        assert period in html
+    assert "embargo gap (left out)" in html
+    assert "Embargo gap 2022-01-01 .. 2022-12-31 (12 months): 6,997 loans (150 defaults)" in html
+    assert "Leakage guard (before fitting)" in html and "AUC 0.975 alone (threshold 0.95)" in html
+    assert "separates the classes alone" in html and "reviewed, allowed" in html
+    assert "The leakage guard flagged 1 column(s); review them before use: mths_to_charge_off." in html
+    clean = render_model_report(dataclasses.replace(model_inputs, splits=splits, leakage=leakage.iloc[:0]), "en")
+    assert "Nothing flagged" in clean and "The leakage guard flagged" not in clean
