@@ -79,7 +79,7 @@ class AuthClient:
         self.timeout = timeout
         self._session = requests.Session()
         self._session.auth = (username, password)
-        self._session.verify = verify
+        self.verify = verify  # passed with each request: a session's own is overridden by $REQUESTS_CA_BUNDLE
 
     def __repr__(self) -> str:
         return f"AuthClient(url={self.url!r}, username={self.username!r})"
@@ -94,7 +94,8 @@ class AuthClient:
         try:
             with warnings.catch_warnings():  # verify=False is only ever used on the server's own child
                 warnings.simplefilter("ignore")
-                resp = self._session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+                resp = self._session.request(method, self.url + path, timeout=self.timeout, verify=self.verify,
+                                             **kwargs)
         except requests.RequestException as exc:
             raise ServerError(f"tracking server {self.url} cannot be reached: {exc}.") from exc
         if resp.status_code in (401, 403):

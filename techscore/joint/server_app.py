@@ -11,9 +11,9 @@ Rules, in order:
 1. The route is looked up in `techscore.joint.server_routes.ROUTES` the way MLflow dispatches it (FastAPI's
    native routes first, then Flask's URL map). ``PUBLIC`` routes (health, static files, server-info) pass.
 2. Every other request needs a valid login (HTTP basic auth), checked here against the users table on every
-   request: a password changed or a user deleted stops working on every worker at once. A verified password is
-   remembered per worker only together with the stored hash it matched, so a changed hash is a miss; an unknown
-   user costs the same hash check as a wrong password.
+   request: a password changed or a user deleted stops working on every worker at once. A verified (or a
+   refused) password is remembered per worker only together with the stored hash it was checked against, so a
+   changed hash is a miss; an unknown user costs the same hash check as a wrong password.
 3. Non-admins reach ``USER`` and ``OWN_NAME`` routes only (MLflow's grants then decide); anything else, a route
    not in the table included, is denied. Only the admin creates, renames, deletes or restores experiments,
    manages users, grants, roles, workspaces, webhooks, gateway and GenAI resources.
@@ -159,6 +159,9 @@ class _Login:
 _VERIFIED_LOCK = threading.Lock()
 _VERIFIED: dict[tuple[str, bytes], str] = {}
 """(user, HMAC of the password) -> the stored hash it was verified against; bounded, per worker."""
+_REJECTED: dict[tuple[str, bytes], str] = {}
+"""(user, HMAC of a wrong password) -> the stored hash it failed against ("" for no such user): a repeated wrong
+password costs a lookup, not another hash; a changed hash or a new user is a miss."""
 _VERIFIED_MAX = 4096
 _HMAC_KEY = secrets.token_bytes(32)
 _DUMMY_HASH: list[str] = []
@@ -182,20 +185,22 @@ def verify_login(username: str, password: str) -> _Login | None:
         return None
     with store.ManagedSessionMaker() as session:
         row = session.query(SqlUser.password_hash, SqlUser.is_admin).filter(SqlUser.username == username).first()
-    if row is None:
-        check_password_hash(_dummy_hash(), password)  # the same cost as a wrong password: no user enumeration
-        return None
-    stored, is_admin = row[0], bool(row[1])
+    stored, is_admin = ("", False) if row is None else (row[0], bool(row[1]))
     key = (username, hmac.new(_HMAC_KEY, password.encode("utf-8"), "sha256").digest())
     with _VERIFIED_LOCK:
-        known = _VERIFIED.get(key)
-    if known is None or not hmac.compare_digest(known, stored):
-        if not check_password_hash(stored, password):
-            return None
+        known, rejected = _VERIFIED.get(key), _REJECTED.get(key)
+    if rejected is not None and hmac.compare_digest(rejected, stored):
+        return None
+    if row is None or known is None or not hmac.compare_digest(known, stored):
+        # an unknown user costs the same hash check as a wrong password: no user enumeration by timing
+        ok = check_password_hash(stored or _dummy_hash(), password) and row is not None
         with _VERIFIED_LOCK:
-            if len(_VERIFIED) >= _VERIFIED_MAX:
-                _VERIFIED.clear()
-            _VERIFIED[key] = stored
+            for cache in (_VERIFIED, _REJECTED):
+                if len(cache) >= _VERIFIED_MAX:
+                    cache.clear()
+            (_VERIFIED if ok else _REJECTED)[key] = stored
+        if not ok:
+            return None
     if is_admin and _is_disabled_legacy_admin_login(username, password):
         return None
     return _Login(username, is_admin)

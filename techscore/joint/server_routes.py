@@ -83,9 +83,7 @@ GET /api/2.0/mlflow/users/current
 GET /api/2.0/mlflow/users/get
 PATCH /api/2.0/mlflow/users/update-password
 GET /api/3.0/mlflow/users/current/permissions
-GET /build/*
 GET /get-artifact
-GET /graphql
 POST /graphql
 GET /model-versions/get-artifact
 GET /version
@@ -93,6 +91,8 @@ OWN_NAME
 POST /api/2.0/mlflow/registered-models/create
 POST /api/2.0/mlflow/registered-models/rename
 ADMIN
+GET /build/*
+GET /graphql
 POST /api/2.0/mlflow-artifacts/mpu/abort/*
 POST /api/2.0/mlflow-artifacts/mpu/complete/*
 POST /api/2.0/mlflow-artifacts/mpu/create/*
