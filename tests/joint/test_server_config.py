@@ -15,7 +15,15 @@ import pytest
 from techscore.exceptions import AuthError, ServerError, SpecError
 from techscore.joint._private import open_private_log, write_private
 from techscore.joint.auth import check_password
-from techscore.joint.server import _check_admin, _identity, auth_config, is_loopback, provision, start_server, stop_server
+from techscore.joint.server import (
+    _check_admin,
+    _identity,
+    auth_config,
+    is_loopback,
+    provision,
+    start_server,
+    stop_server,
+)
 
 STRONG = "Tq8-vesper-Lantern-41"
 

@@ -169,6 +169,11 @@ def test_the_servers_files_are_its_owners_only(mlflow_server):
     for name in ("auth.db", "server.log", "mlflow.db", "basic_auth.ini", "server.json"):
         assert stat.S_IMODE(os.stat(state / name).st_mode) == 0o600, name
     exp_a = mlflow_server["creds"]["bank_a"].experiment_id
-    _bank_a_run(mlflow_server)
-    uploaded = [p for p in (_artifacts(mlflow_server) / exp_a).rglob("*") if p.is_file()]
-    assert all(stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0 for p in uploaded)
+    run = _bank_a_run(mlflow_server)
+    put = _session(mlflow_server, "bank_a").put(
+        f"{mlflow_server['url']}/api/2.0/mlflow-artifacts/artifacts/{exp_a}/{run}/artifacts/loans.csv", data=b"x,y\n")
+    assert put.status_code == 200
+    folder = _artifacts(mlflow_server) / exp_a / run
+    assert (folder / "artifacts" / "loans.csv").is_file()
+    for path in [folder, *folder.rglob("*")]:
+        assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0, path

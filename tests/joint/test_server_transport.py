@@ -25,7 +25,7 @@ def _self_signed(folder):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
@@ -54,7 +54,7 @@ def tls_server(tmp_path_factory):
     try:
         yield {"url": handle.url, "cert": str(cert), "admin": admin}
     finally:
-        handle.stop()
+        handle.stop(timeout=5)
 
 
 def test_the_server_speaks_https_only(tls_server):
