@@ -6,8 +6,9 @@ marker string), a logged model and a registered model ``bank_a.model`` with a ve
 the platform holds EDIT on bank_a's experiment (it reads and writes runs there, never deletes, renames or grants).
 
 Rows are written by hand for every route a non-admin may call (``USER``, ``OWN_NAME``, ``PUBLIC`` in
-`techscore.joint.server_routes`), and made from the table for every ``ADMIN`` route, under both its ``/api/`` and
-``/ajax-api/`` paths. `test_every_open_route_has_an_attack_row` keeps the hand-written rows complete: opening a
+`techscore.joint.server_routes`), each sent under its ``/api/`` and ``/ajax-api/`` paths, and made from the table
+for every ``ADMIN`` route (under ``/api/``, and ``/ajax-api/`` too for the first route of each family): 1,664
+(request, caller) pairs with MLflow 3.17. `test_every_open_route_has_an_attack_row` keeps the hand-written rows complete: opening a
 route to non-admins without a row here turns the suite red, and the server itself refuses to start while MLflow
 has a route the table does not classify (`tests/joint/test_server_routes.py`).
 """
@@ -181,9 +182,14 @@ def _rows(v: dict) -> list[Row]:
         Row("PATCH", "/api/2.0/mlflow/users/update-password", "manage",
             body={"username": "bank_a", "password": "Hijacked-" + secrets.token_urlsafe(12)}),
         # GraphQL answers 200 with nothing in it for what the caller may not read
-        Row("POST", "/graphql", "self",
-            body={"query": "query { mlflowGetRun(input: {runId: \"" + run + "\"}) "
-                           "{ run { info { runId } data { params { key value } } } } }"}),
+        *(Row("POST", "/graphql", "self", body={"query": "query { " + q.replace("@R", run).replace("@E", ea) + " }"})
+          for q in (
+            'mlflowGetRun(input: {runId: "@R"}) { run { info { runId runName } data { params { key value } } } }',
+            'mlflowSearchRuns(input: {experimentIds: ["@E"]}) { runs { info { runName } data { tags { key value } } } }',
+            'mlflowGetExperiment(input: {experimentId: "@E"}) { experiment { name tags { key value } } }',
+            'mlflowListArtifacts(input: {runId: "@R"}) { files { path } }',
+            'mlflowSearchModelVersions(input: {filter: "name=\'bank_a.model\'"}) { modelVersions { name source } }',
+        )),
     ]  # fmt: skip
 
 
@@ -217,12 +223,13 @@ def victim(mlflow_server, tmp_path_factory):
     run = call("POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": ea})["run"]["info"]["run_id"]
     call("POST", "/api/2.0/mlflow/runs/log-batch", json={
         "run_id": run, "metrics": [{"key": "auc", "value": 0.81, "timestamp": 1, "step": 0}],
-        "params": [{"key": "secret", "value": MARK}], "tags": [{"key": "secret", "value": MARK}]})  # fmt: skip
+        "params": [{"key": "secret", "value": MARK}],
+        "tags": [{"key": "secret", "value": MARK}, {"key": "mlflow.runName", "value": MARK}]})  # fmt: skip
     call("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{ea}/{run}/artifacts/secret.txt", data=MARK.encode())
-    lm = call("POST", "/api/2.0/mlflow/logged-models", json={"experiment_id": ea, "name": "m"})["model"]["info"]
+    lm = call("POST", "/api/2.0/mlflow/logged-models", json={"experiment_id": ea, "name": MARK})["model"]["info"]
     call("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{ea}/models/{lm['model_id']}/artifacts/secret.txt",
          data=MARK.encode())
-    call("POST", "/api/2.0/mlflow/registered-models/create", json={"name": "bank_a.model"})
+    call("POST", "/api/2.0/mlflow/registered-models/create", json={"name": "bank_a.model", "description": MARK})
     call("POST", "/api/2.0/mlflow/model-versions/create",
          json={"name": "bank_a.model", "source": f"mlflow-artifacts:/{ea}/{run}/artifacts", "run_id": run})
     sessions = {}

@@ -177,3 +177,21 @@ def test_the_servers_files_are_its_owners_only(mlflow_server):
     assert (folder / "artifacts" / "loans.csv").is_file()
     for path in [folder, *folder.rglob("*")]:
         assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0, path
+
+
+def test_a_model_version_cannot_point_into_another_banks_run(mlflow_server):
+    """bank_b's own registered model with a version whose source is bank_a's run folder would serve bank_a's files
+    through ``/model-versions/get-artifact``: every spelling of such a source is refused."""
+    url, b = mlflow_server["url"], _session(mlflow_server, "bank_b")
+    exp_a, exp_b = mlflow_server["creds"]["bank_a"].experiment_id, mlflow_server["creds"]["bank_b"].experiment_id
+    run_a = _bank_a_run(mlflow_server)
+    run_b = b.post(f"{url}{API}/runs/create", json={"experiment_id": exp_b}).json()["run"]["info"]["run_id"]
+    assert b.post(f"{url}{API}/registered-models/create", json={"name": "bank_b.takeover"}).status_code == 200
+    folder = _artifacts(mlflow_server) / exp_a / run_a / "artifacts"
+    sources = [f"runs:/{run_a}/model", f"mlflow-artifacts:/{exp_a}/{run_a}/artifacts", str(folder), f"file://{folder}",
+               f"mlflow-artifacts:/{exp_b}/../{exp_a}/{run_a}/artifacts"]
+    for source in sources:
+        for run_id in (None, run_a, run_b):
+            body = {"name": "bank_b.takeover", "source": source, **({"run_id": run_id} if run_id else {})}
+            resp = b.post(f"{url}{API}/model-versions/create", json=body)
+            assert resp.status_code in (400, 403), (source, run_id, resp.text)
