@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Start techscore's shared MLflow tracking server for joint modelling in the foreground (for a terminal or a
-# service manager): MLflow's basic-auth app with default_permission = NO_PERMISSIONS, artifacts served through
-# the server, the admin password from the environment only. A thin wrapper over `techscore server start`.
+# service manager): techscore's server app (MLflow's basic-auth app with default_permission = NO_PERMISSIONS and
+# techscore's rules before every request), artifacts served through the server, the admin password from the
+# environment only. A thin wrapper over `techscore server start`.
 #
 # Development (SQLite, loopback):
-#   export MLFLOW_AUTH_ADMIN_PASSWORD='a-long-secret'          # required, >= 12 characters, no default
+#   export MLFLOW_AUTH_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"  # required
 #   scripts/mlflow-server.sh                                   # state, SQLite and artifacts in ./mlflow-server
 #
-# Production (PostgreSQL; put TLS in front, e.g. nginx, since basic auth sends passwords with every request):
+# Production (PostgreSQL and TLS: basic auth sends passwords with every request, so a non-loopback MLFLOW_HOST
+# needs MLFLOW_TLS_CERT and MLFLOW_TLS_KEY, or MLFLOW_INSECURE=1 behind a TLS proxy on the same machine):
 #   apt-get install postgresql                                 # Debian/Ubuntu, or use a managed PostgreSQL
 #   sudo -u postgres createuser --pwprompt mlflow
 #   sudo -u postgres createdb -O mlflow mlflow                 # tracking store
@@ -17,18 +19,21 @@
 #   MLFLOW_BACKEND_URI=postgresql://mlflow@localhost:5432/mlflow \
 #   MLFLOW_AUTH_DB_URI=postgresql://mlflow@localhost:5432/mlflow_auth \
 #   MLFLOW_ARTIFACTS_DIR=/srv/mlflow/artifacts MLFLOW_HOST=0.0.0.0 MLFLOW_ALLOWED_HOSTS=mlflow.example.org \
+#   MLFLOW_TLS_CERT=/etc/ssl/mlflow/fullchain.pem MLFLOW_TLS_KEY=/etc/ssl/mlflow/key.pem \
 #   scripts/mlflow-server.sh
-# then, once:  techscore server provision --url http://127.0.0.1:5000 --bank bank_a --bank bank_b \
+# then, once:  techscore server provision --url https://mlflow.example.org:5000 --bank bank_a --bank bank_b \
 #                  --credentials /srv/mlflow/credentials.json
 #
 # Environment: MLFLOW_AUTH_ADMIN_PASSWORD (required), MLFLOW_AUTH_ADMIN_USERNAME [techscore-admin],
 # MLFLOW_STATE_DIR [./mlflow-server], MLFLOW_BACKEND_URI [SQLite in the state dir], MLFLOW_AUTH_DB_URI [SQLite in
 # the state dir], MLFLOW_ARTIFACTS_DIR [<state dir>/artifacts], MLFLOW_HOST [127.0.0.1], MLFLOW_PORT [5000],
-# MLFLOW_WORKERS [2], MLFLOW_ALLOWED_HOSTS, TECHSCORE [techscore next to this repo's .venv, else on PATH].
+# MLFLOW_WORKERS [2], MLFLOW_ALLOWED_HOSTS, MLFLOW_TLS_CERT and MLFLOW_TLS_KEY (PEM; the key mode 0600),
+# MLFLOW_INSECURE (1: allow a non-loopback host without TLS), TECHSCORE [techscore next to this repo's .venv,
+# else on PATH].
 set -euo pipefail
 
 if [ -z "${MLFLOW_AUTH_ADMIN_PASSWORD:-}" ]; then
-    echo "mlflow-server: set MLFLOW_AUTH_ADMIN_PASSWORD (at least 12 characters); there is no default." >&2
+    echo "mlflow-server: set MLFLOW_AUTH_ADMIN_PASSWORD (a strong one); there is no default." >&2
     exit 2
 fi
 
@@ -56,5 +61,8 @@ args=(server start --foreground --state-dir "$state"
 [ -n "${MLFLOW_AUTH_DB_URI:-}" ] && args+=(--auth-db-uri "$MLFLOW_AUTH_DB_URI")
 [ -n "${MLFLOW_ARTIFACTS_DIR:-}" ] && args+=(--artifacts-dir "$MLFLOW_ARTIFACTS_DIR")
 [ -n "${MLFLOW_ALLOWED_HOSTS:-}" ] && args+=(--allowed-hosts "$MLFLOW_ALLOWED_HOSTS")
+[ -n "${MLFLOW_TLS_CERT:-}" ] && args+=(--tls-cert "$MLFLOW_TLS_CERT")
+[ -n "${MLFLOW_TLS_KEY:-}" ] && args+=(--tls-key "$MLFLOW_TLS_KEY")
+[ "${MLFLOW_INSECURE:-0}" = "1" ] && args+=(--insecure)
 
 exec "$techscore" "${args[@]}"

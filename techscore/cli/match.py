@@ -9,6 +9,9 @@ Two organisations exchanging files (A learns the shared codes, B learns only how
     A: techscore match round1 --ids A.csv --out round1.psi --state a.state      # send round1.psi to B
     B: techscore match round2 --ids B.csv --in round1.psi --out round2.psi     # send round2.psi back to A
     A: techscore match finish --state a.state --in round2.psi --out shared.csv
+
+Both steps that read a peer's message refuse more than ``--max-peer-size`` of the peer's codes (2,000,000 unless
+given), checked from the file's header and size before its values are read.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import typer
 
 from techscore.cli._common import JsonFlag, cli_errors, console, err_console
 
+DEFAULT_MAX_PEER_SIZE = 2_000_000
+"""`techscore.joint.psi.DEFAULT_MAX_PEER_SIZE` (not imported here: the CLI loads the curve code only when used)."""
+
 Ids = Annotated[Path, typer.Option("--ids", help="Your codes: CSV with a header row and a code column.")]
 Column = Annotated[str, typer.Option("--column", help="Name of the code column.")]
 SkipInvalid = Annotated[
@@ -30,6 +36,10 @@ Workers = Annotated[
     int | None, typer.Option("--workers", min=1, help="Processes for the curve arithmetic (default: 2 on large sets).")
 ]
 StateOpt = Annotated[Path, typer.Option("--state", help="Your private state file (key and codes; keep it secret).")]
+MaxPeerSize = Annotated[
+    int,
+    typer.Option("--max-peer-size", min=1, help="Refuse a peer that sends more codes than this (agree it beforehand)."),
+]
 
 
 def _read(path: Path, column: str, skip_invalid: bool):
@@ -117,9 +127,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="Reply message to send back to the peer.")],
         column: Column = "uscc",
         skip_invalid: SkipInvalid = False,
-        max_peer_size: Annotated[
-            int | None, typer.Option("--max-peer-size", help="Refuse a peer that sends more codes than this.")
-        ] = None,
+        max_peer_size: MaxPeerSize = DEFAULT_MAX_PEER_SIZE,
         workers: Workers = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -128,7 +136,7 @@ def register(app: typer.Typer) -> None:
 
         with cli_errors():
             codes = _read(ids, column, skip_invalid)
-            incoming = psi.read_message(message, kind="round1")
+            incoming = psi.read_message(message, kind="round1", max_values=max_peer_size)
             with console.status("blinding codes..."):
                 reply = psi.round2(incoming, codes, max_peer_size=max_peer_size, workers=workers)
             psi.write_message(reply, out)
@@ -139,17 +147,18 @@ def register(app: typer.Typer) -> None:
         state: StateOpt,
         message: Annotated[Path, typer.Option("--in", help="The peer's round2 reply.")],
         out: Annotated[Path, typer.Option("--out", help="Shared codes (CSV, column uscc).")],
+        max_peer_size: MaxPeerSize = DEFAULT_MAX_PEER_SIZE,
         workers: Workers = None,
         as_json: JsonFlag = False,
     ) -> None:
-        """Party A, step 2: the codes you share with the peer."""
+        """Party A, step 2: the codes you share with the peer (whose own codes must not exceed --max-peer-size)."""
         from techscore.joint import psi
 
         with cli_errors():
             st = psi.read_state(state)
-            reply = psi.read_message(message, kind="round2")
+            reply = psi.read_message(message, kind="round2", max_values=len(st.codes) + max_peer_size)
             with console.status("matching..."):
-                shared = psi.finish(st, reply, workers=workers)
+                shared = psi.finish(st, reply, max_peer_size=max_peer_size, workers=workers)
             psi.write_shared(shared, out)
             _summary({"codes": len(st.codes), "peer codes": reply.n_peer_blinded, "shared": len(shared), "out": str(out)}, as_json)
 

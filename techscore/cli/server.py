@@ -1,5 +1,8 @@
 """`techscore server start|stop|provision`: the shared, authenticated MLflow tracking server of joint modelling.
 
+`start` serves HTTPS with ``--tls-cert``/``--tls-key`` and refuses a non-loopback ``--host`` without them unless
+``--insecure``.
+
 The admin password is read from ``$MLFLOW_AUTH_ADMIN_PASSWORD`` only (never a command-line argument, which other
 users of the machine could read in the process list); bank passwords from ``$TECHSCORE_PASSWORD_<USER>`` or
 generated into the credentials file (mode 0600).
@@ -60,6 +63,14 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--allowed-hosts", help="Host headers to accept beyond loopback, e.g. mlflow.example.org."),
         ] = None,
+        tls_cert: Annotated[
+            Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve HTTPS only.")
+        ] = None,
+        tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert (mode 0600).")] = None,
+        insecure: Annotated[
+            bool,
+            typer.Option("--insecure", help="Allow a non-loopback --host without TLS (a TLS proxy on this machine)."),
+        ] = False,
         admin_user: AdminUser = None,
         foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; Ctrl-C stops the server.")] = False,
         as_json: JsonFlag = False,
@@ -80,6 +91,9 @@ def register(app: typer.Typer) -> None:
                     state_dir=state_dir,
                     auth_db_uri=auth_db_uri,
                     workers=workers,
+                    tls_cert=tls_cert,
+                    tls_key=tls_key,
+                    insecure=insecure,
                     extra_args=["--allowed-hosts", allowed_hosts] if allowed_hosts else [],
                 )
             info = {"url": handle.url, "pid": handle.pid, "admin_user": handle.admin_user, "log": str(handle.log_path)}
@@ -104,7 +118,8 @@ def register(app: typer.Typer) -> None:
 
     @server_app.command("stop")
     def stop(state_dir: StateDir = Path("mlflow-server")) -> None:
-        """Stop the server started with `techscore server start --state-dir ...`."""
+        """Stop the server started with `techscore server start --state-dir ...` (only while its recorded process is
+        still that server: same start time and command line)."""
         from techscore.joint.server import stop_server
 
         with cli_errors():

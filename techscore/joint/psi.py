@@ -13,6 +13,14 @@ A learns the intersection and ``|Y|``; B learns ``|X|``. Neither sees a code of 
 test without the other's key (DDH on the prime-order subgroup of Curve25519, H a random oracle). Whoever plays A
 learns the shared firms, so the contract decides who that is; B bounds A's probing with ``max_peer_size``.
 
+Incoming values are not trusted: every one is decoded and checked (`check_points`) to be the canonical
+u-coordinate of a point of Curve25519 itself (not of its twist) that is not of small order, before any key
+touches it; X25519's clamped scalars are multiples of the cofactor 8, so the value a key produces from it lies in
+the prime-order group and is not the identity. Both parties bound the sizes they accept
+(`DEFAULT_MAX_PEER_SIZE` unless told otherwise): B the number of values A sends, A the number of values B
+returns, and `read_message` checks a file's announced sizes against the limit and the file's size before it
+reads the values.
+
 Files (`write_message`, `write_state`): a message is a magic line, a JSON header line (protocol, kind, session,
 counts) and the raw 32-byte values; A's state (key and codes in sent order) and the shared codes are written
 readable by their owner only (0600).
@@ -60,10 +68,12 @@ from techscore.exceptions import ValidationError
 from techscore.joint._private import write_private
 
 __all__ = [
+    "DEFAULT_MAX_PEER_SIZE",
     "PROTOCOL",
     "CodeSet",
     "PsiMessage",
     "PsiState",
+    "check_points",
     "finish",
     "hash_to_curve",
     "intersect",
@@ -96,6 +106,10 @@ _SMALL_ORDER_U = frozenset(
 """u-coordinates of the points of order 1, 2, 4 and 8 (curve and twist), which clamping sends to zero."""
 _SIZE = 32
 _MAGIC = b"TSPSI1\n"
+_MAX_HEADER = 4096
+DEFAULT_MAX_PEER_SIZE = 2_000_000
+"""Most values a party accepts from its peer unless told otherwise (64 MB of values): about every firm of a
+province. Agree the real sizes and pass them (``--max-peer-size``)."""
 _PARALLEL_MIN = 20_000
 """Below this many codes a process pool costs more than it saves."""
 
@@ -217,6 +231,37 @@ def _blind_chunk(key: bytes, values: bytes) -> bytes:
     return bytes(out)
 
 
+def check_points(values: bytes, what: str = "the peer's values") -> None:
+    """Raise `ValidationError` unless every 32-byte value in `values` is the canonical encoding (``u < p``, top bit
+    clear) of the u-coordinate of a point of Curve25519 itself, not of its quadratic twist, and not of small order.
+
+    Such a point times a clamped scalar (a multiple of the cofactor 8) is a point of the prime-order group other
+    than the identity, so a crafted value cannot steer a key into a small subgroup or onto the twist, and nothing
+    of a key leaks through it.
+    """
+    if len(values) % _SIZE:
+        raise ValidationError(f"{what} are not a whole number of {_SIZE}-byte values.")
+    for i in range(0, len(values), _SIZE):
+        u = int.from_bytes(values[i : i + _SIZE], "little")
+        if u >= _P:  # top bit set, or a non-canonical encoding of u - p
+            problem = "not a canonical field element"
+        elif u in _SMALL_ORDER_U:
+            problem = "a point of small order"
+        elif not _is_square(u * (u * u + _A * u + 1) % _P):
+            problem = "not a point of Curve25519 (a point of its twist)"
+        else:
+            continue
+        raise ValidationError(
+            f"value {i // _SIZE} of {what} is {problem}, not a point of the prime-order group; the message is "
+            "corrupt or was crafted."
+        )
+
+
+def _check_size(n: int, limit: int | None, what: str) -> None:
+    if limit is not None and n > limit:
+        raise ValidationError(f"{what} holds {n} values, more than the agreed maximum of {limit}.")
+
+
 def _hash_and_blind_chunk(key: bytes, codes: Sequence[str]) -> bytes:
     return _blind_chunk(key, b"".join(hash_to_curve(c) for c in codes))
 
@@ -322,12 +367,14 @@ def round2(
     message: PsiMessage,
     codes: CodeSet | Iterable[str],
     *,
-    max_peer_size: int | None = None,
+    max_peer_size: int | None = DEFAULT_MAX_PEER_SIZE,
     workers: int | None = None,
 ) -> PsiMessage:
     """B's step: re-blind A's values in A's order and add B's own blinded values in random order.
 
-    `max_peer_size` refuses a peer set larger than agreed, which bounds how many guessed codes A can probe.
+    `max_peer_size` refuses a peer set larger than agreed, which bounds how many guessed codes A can probe
+    (`DEFAULT_MAX_PEER_SIZE` unless given; None accepts any size). A's values are checked with `check_points`
+    before B's key touches them.
     """
     if message.kind != "round1":
         raise ValidationError(f"round2 answers a 'round1' message; got a {message.kind!r} message.")
@@ -335,6 +382,7 @@ def round2(
         raise ValidationError(
             f"the peer sent {message.n_blinded} codes, more than the agreed maximum of {max_peer_size}."
         )
+    check_points(message.blinded, "the peer's round1 message")
     own = _codes_of(codes)
     key = _new_key()
     reblinded = _map_chunks(_blind_chunk, key, message.blinded, _SIZE, workers)
@@ -342,8 +390,18 @@ def round2(
     return PsiMessage("round2", message.session, reblinded, mine)
 
 
-def finish(state: PsiState, message: PsiMessage, *, workers: int | None = None) -> list[str]:
-    """A's last step: the codes A shares with B, sorted."""
+def finish(
+    state: PsiState,
+    message: PsiMessage,
+    *,
+    max_peer_size: int | None = DEFAULT_MAX_PEER_SIZE,
+    workers: int | None = None,
+) -> list[str]:
+    """A's last step: the codes A shares with B, sorted.
+
+    The reply must hold one re-blinded value per code sent and at most `max_peer_size` values of B's own
+    (`DEFAULT_MAX_PEER_SIZE` unless given; None accepts any size); every value is checked with `check_points`.
+    """
     if message.kind != "round2":
         raise ValidationError(f"finish reads a 'round2' message; got a {message.kind!r} message.")
     if message.session != state.session:
@@ -354,6 +412,12 @@ def finish(state: PsiState, message: PsiMessage, *, workers: int | None = None) 
         raise ValidationError(
             f"the reply holds {message.n_blinded} re-blinded values for the {len(state.codes)} codes sent."
         )
+    if max_peer_size is not None and message.n_peer_blinded > max_peer_size:
+        raise ValidationError(
+            f"the peer sent {message.n_peer_blinded} codes, more than the agreed maximum of {max_peer_size}."
+        )
+    check_points(message.blinded, "the peer's re-blinded values")
+    check_points(message.peer_blinded, "the peer's own values")
     theirs = set(_split(_map_chunks(_blind_chunk, state.key, message.peer_blinded, _SIZE, workers)))
     return sorted(code for code, v in zip(state.codes, _split(message.blinded), strict=True) if v in theirs)
 
@@ -362,8 +426,9 @@ def intersect(
     codes_a: CodeSet | Iterable[str], codes_b: CodeSet | Iterable[str], *, workers: int | None = None
 ) -> list[str]:
     """Run both parties in one process (a simulation of the protocol, and its reference): the shared codes."""
-    state, message = round1(codes_a, workers=workers)
-    return finish(state, round2(message, codes_b, workers=workers), workers=workers)
+    state, message = round1(codes_a, workers=workers)  # both sets are this process's own: no size limit
+    reply = round2(message, codes_b, max_peer_size=None, workers=workers)
+    return finish(state, reply, max_peer_size=None, workers=workers)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -380,30 +445,44 @@ def write_message(message: PsiMessage, path: str | Path) -> Path:
         "n_blinded": message.n_blinded,
         "n_peer_blinded": message.n_peer_blinded,
     }
-    path.write_bytes(_MAGIC + json.dumps(header).encode() + b"\n" + message.blinded + message.peer_blinded)
+    write_private(path, _MAGIC + json.dumps(header).encode() + b"\n" + message.blinded + message.peer_blinded)
     return path
 
 
-def read_message(path: str | Path, *, kind: str | None = None) -> PsiMessage:
-    """Read and check a message file written by `write_message` (protocol, kind, sizes)."""
+def read_message(path: str | Path, *, kind: str | None = None, max_values: int | None = None) -> PsiMessage:
+    """Read and check a message file written by `write_message` (protocol, kind, sizes).
+
+    The header is read first, and the sizes it announces are checked against `max_values` (the values of both
+    parts together; None: no limit) and against the file's size before the values are read.
+    """
     path = Path(path)
-    data = path.read_bytes()
-    if not data.startswith(_MAGIC):
-        raise ValidationError(f"{path} is not a techscore PSI message (bad magic line).")
-    end = data.find(b"\n", len(_MAGIC))
-    try:
-        header = json.loads(data[len(_MAGIC) : end])
-        n1, n2 = int(header["n_blinded"]), int(header["n_peer_blinded"])
-        got_protocol, got_kind, session = header["protocol"], header["kind"], str(header["session"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationError(f"{path} has a malformed PSI header: {exc}.") from exc
-    if got_protocol != PROTOCOL:
-        raise ValidationError(f"{path} uses protocol {got_protocol!r}; this techscore speaks {PROTOCOL!r}.")
-    if kind is not None and got_kind != kind:
-        raise ValidationError(f"{path} is a {got_kind!r} message; expected a {kind!r} message.")
-    body = data[end + 1 :]
+    with open(path, "rb") as fh:
+        head = fh.read(len(_MAGIC) + _MAX_HEADER)
+        if not head.startswith(_MAGIC):
+            raise ValidationError(f"{path} is not a techscore PSI message (bad magic line).")
+        end = head.find(b"\n", len(_MAGIC))
+        if end < 0:
+            raise ValidationError(f"{path} has no PSI header line within {_MAX_HEADER} bytes.")
+        try:
+            header = json.loads(head[len(_MAGIC) : end])
+            n1, n2 = int(header["n_blinded"]), int(header["n_peer_blinded"])
+            got_protocol, got_kind, session = header["protocol"], header["kind"], str(header["session"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError(f"{path} has a malformed PSI header: {exc}.") from exc
+        if got_protocol != PROTOCOL:
+            raise ValidationError(f"{path} uses protocol {got_protocol!r}; this techscore speaks {PROTOCOL!r}.")
+        if kind is not None and got_kind != kind:
+            raise ValidationError(f"{path} is a {got_kind!r} message; expected a {kind!r} message.")
+        if n1 < 0 or n2 < 0:
+            raise ValidationError(f"{path} announces negative sizes.")
+        _check_size(n1 + n2, max_values, str(path))
+        size = os.fstat(fh.fileno()).st_size - (end + 1)
+        if size != (n1 + n2) * _SIZE:
+            raise ValidationError(f"{path} holds {size} bytes of values; its header announces {(n1 + n2) * _SIZE}.")
+        fh.seek(end + 1)
+        body = fh.read((n1 + n2) * _SIZE)
     if len(body) != (n1 + n2) * _SIZE:
-        raise ValidationError(f"{path} holds {len(body)} bytes of values; its header announces {(n1 + n2) * _SIZE}.")
+        raise ValidationError(f"{path} changed while it was read.")
     return PsiMessage(got_kind, session, body[: n1 * _SIZE], body[n1 * _SIZE :])
 
 

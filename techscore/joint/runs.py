@@ -42,12 +42,14 @@ _BATCH = 900
 
 @dataclass(frozen=True)
 class Party:
-    """One tracking identity: its user, the experiment it logs to, and its password (None on a local store)."""
+    """One tracking identity: its user, the experiment it logs to (name, and on a server the id provisioning
+    recorded), and its password (None on a local store)."""
 
     name: str
     user: str
     experiment: str
     password: str | None = field(default=None, repr=False)
+    experiment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def resolve_tracking(
         password = entry.get("password") or env.get(password_env_var(user))
         if not password:
             missing.append(user)
-        return Party(name, user, experiment, password)
+        found_id = entry.get("experiment_id")
+        return Party(name, user, experiment, password, None if found_id in (None, "") else str(found_id))
 
     banks = {b: party(b, spec.bank_user(b)) for b in spec.banks}
     platform = party("platform", spec.tracking.platform_user)
@@ -151,27 +154,34 @@ def acting_as(tracking: Tracking, party: Party) -> Iterator[object]:
 
 
 def experiment_id(client, tracking: Tracking, party: Party) -> str:
-    """The id of `party`'s experiment: created on a local store when missing; on a server it must have been
-    provisioned (a bank creating its own experiment would bypass the platform's grants)."""
+    """The id of `party`'s experiment: created on a local store when missing; on a server the id provisioning
+    recorded in the credentials file, checked to still name `party.experiment` (never looked up by name, which
+    whoever named an experiment first would decide)."""
     from mlflow.exceptions import MlflowException
 
     from techscore.model.tracking import ensure_experiment
 
     if not tracking.remote:
         return ensure_experiment(client, party.experiment)
+    if party.experiment_id is None:
+        raise SpecError(
+            f"no experiment id for tracking user {party.user!r} on {tracking.uri}: pass the credentials file "
+            "`techscore server provision` wrote (--credentials); experiments on a server are found by id, not name."
+        )
     try:
-        found = client.get_experiment_by_name(party.experiment)
+        found = client.get_experiment(party.experiment_id)
     except MlflowException as exc:
         if "403" in str(exc) or "PERMISSION_DENIED" in str(exc) or "401" in str(exc):
-            raise AuthError(f"user {party.user!r} may not read experiment {party.experiment!r} on {tracking.uri}: "
-                            f"{exc}") from exc
+            raise AuthError(f"user {party.user!r} may not read experiment id {party.experiment_id} "
+                            f"({party.experiment!r}) on {tracking.uri}: {exc}") from exc
         raise ServerError(f"tracking server {tracking.uri}: {exc}") from exc
-    if found is None:
+    if found.name != party.experiment or found.lifecycle_stage != "active":
         raise ServerError(
-            f"experiment {party.experiment!r} does not exist on {tracking.uri}: provision it first "
-            f"(`techscore server provision --bank ...`), which also grants {party.user!r} access."
+            f"experiment id {party.experiment_id} on {tracking.uri} is {found.name!r} ({found.lifecycle_stage}), "
+            f"not the active {party.experiment!r} the credentials name; nothing was logged. Ask the server's "
+            "operator: experiments are not renamed once provisioned."
         )
-    return found.experiment_id
+    return str(found.experiment_id)
 
 
 def open_run(client, experiment: str, *, run_name: str, tags: Mapping[str, str],

@@ -1,37 +1,49 @@
-"""The shared tracking server of joint modelling: start, stop and provision an MLflow basic-auth server on which
-each bank sees its own experiment only.
+"""The shared tracking server of joint modelling: start, stop and provision an MLflow server on which each bank
+reaches its own experiment only, whatever it sends.
 
-Isolation model. The server runs MLflow's ``basic-auth`` app with ``default_permission = NO_PERMISSIONS``
-(MLflow's shipped default is ``READ``: every user could read every experiment), so a user sees an experiment
-only through an explicit grant. `provision` creates one user and one experiment (``joint/<bank>``) per bank and
-grants the bank ``MANAGE`` there and nothing elsewhere; the platform user gets its own experiment and the level
-each bank grants it on the bank's experiment (``EDIT`` by default: it writes runs, never deletes or re-grants).
-Artifacts are served through the server (``--serve-artifacts``), so downloads pass the same permission checks.
+Isolation model. The server runs techscore's app (`techscore.joint.server_app`, ``mlflow server --app-name
+techscore``): MLflow's basic-auth app with ``default_permission = NO_PERMISSIONS`` (MLflow's shipped default is
+``READ``), behind rules that run before every request. Only the admin creates, renames, deletes or restores
+experiments, manages users and grants; nobody chooses an artifact location; a user's registered models are named
+``<user>.<name>``; a non-admin gets one answer for "missing" and "not yours", and no error carries SQL. Logins
+are checked against the users table on every request, so a changed password or a removed user stops working on
+every worker at once.
 
-The admin password comes from the caller or ``MLFLOW_AUTH_ADMIN_PASSWORD``: there is no default, the
-well-known ``password1234`` of older MLflow releases is refused, and it reaches the server through its
-environment only (never a file or a command line). Basic auth sends passwords with every request: outside
-loopback, put the server behind TLS.
+`provision` creates one user and one experiment (``joint/<bank>``) per bank itself and grants the bank
+``MANAGE`` there and nothing elsewhere; the platform user gets its own experiment and the level each bank grants
+it on the bank's experiment (``EDIT`` by default: it writes runs, never deletes or re-grants). It never adopts
+an experiment it did not create or one holding grants it did not make. The credentials file records each
+experiment's id; clients resolve experiments by that id and check the name.
+
+The admin password comes from the caller or ``MLFLOW_AUTH_ADMIN_PASSWORD``: there is no default, weak ones
+(`techscore.joint.auth.check_password`) are refused, and it reaches the server through its environment only.
+Basic auth sends passwords with every request: `start_server` serves TLS with a certificate and key, and refuses
+a non-loopback address without them unless told ``insecure``. Everything the server writes (auth database, log,
+tracking store, artifacts) is created readable by its owner only.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from techscore.exceptions import AuthError, ServerError, SpecError
-from techscore.joint._private import write_private
-from techscore.joint.auth import EXPERIMENT_PERMISSIONS, AuthClient
+from techscore.joint._private import open_private_log, write_private
+from techscore.joint.auth import EXPERIMENT_PERMISSIONS, AuthClient, check_password
 
 __all__ = [
     "ADMIN_PASSWORD_ENV",
@@ -48,9 +60,10 @@ ADMIN_USER_ENV = "MLFLOW_AUTH_ADMIN_USERNAME"
 ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"
 """MLflow's own variables for the admin account; `start_server` and `provision` read them too."""
 DEFAULT_ADMIN_USER = "techscore-admin"
-_WELL_KNOWN_PASSWORDS = frozenset({"password1234", "password", "admin", "changeme", "mlflow"})
-_MIN_PASSWORD = 12
-"""MLflow's own minimum password length."""
+APP_NAME = "techscore"
+"""The ``mlflow.app`` entry point of `techscore.joint.server_app`."""
+PROVISIONED_TAG = "techscore.provisioned_by"
+"""Experiment tag `provision` sets on the experiments it creates (only the admin may set ``techscore.*`` tags)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _STATE_FILE = "server.json"
 
@@ -72,7 +85,10 @@ class ServerHandle:
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop the server and its workers (SIGTERM to its process group, SIGKILL after `timeout`)."""
-        _stop_group(self.pid, timeout, self._process)
+        if self._process is not None:  # our own child: its pid cannot have been reused while unreaped
+            _stop_group(self.pid, timeout, self._process)
+        else:
+            stop_server(self.state_dir, timeout)
         (self.state_dir / _STATE_FILE).unlink(missing_ok=True)
 
     @property
@@ -96,10 +112,7 @@ def _check_admin(admin_user: str | None, admin_password: str | None) -> tuple[st
             f"no admin password: pass one or set {ADMIN_PASSWORD_ENV}; the tracking server never starts with a "
             "default password."
         )
-    if password.lower() in _WELL_KNOWN_PASSWORDS or password == user:
-        raise AuthError("the admin password is a well-known default; choose another.")
-    if len(password) < _MIN_PASSWORD:
-        raise AuthError(f"the admin password must have at least {_MIN_PASSWORD} characters; got {len(password)}.")
+    check_password(password, username=user, what="the admin password")
     return user, password
 
 
@@ -109,22 +122,45 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def auth_config(auth_db_uri: str, admin_user: str, auth_cache_ttl: int = 60) -> str:
-    """The basic-auth INI: no permission by default, no password in the file (it comes from the environment).
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or ``localhost``) only listens on this machine."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    `auth_cache_ttl` caches a verified login for that many seconds in each worker: every request otherwise
-    pays a deliberately slow password hash check. A password changed through the API applies at once on the
-    worker that changed it and within the TTL on the others; 0 turns the cache off.
-    """
+
+def auth_config(auth_db_uri: str, admin_user: str) -> str:
+    """The basic-auth INI: no permission by default, no password in the file (it comes from the environment),
+    logins checked by techscore's function on every request (MLflow's per-worker login cache, which kept a changed
+    password working for up to a minute on the other workers, is off)."""
+    from techscore.joint.server_app import AUTHORIZATION_FUNCTION
+
     return (
         "[mlflow]\n"
         "default_permission = NO_PERMISSIONS\n"
         f"database_uri = {auth_db_uri}\n"
         f"admin_username = {admin_user}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        f"authorization_function = {AUTHORIZATION_FUNCTION}\n"
         "grant_default_workspace_access = false\n"
-        f"auth_cache_ttl_seconds = {int(auth_cache_ttl)}\n"
+        "auth_cache_ttl_seconds = 0\n"
     )
+
+
+def _check_tls(tls_cert: str | Path | None, tls_key: str | Path | None) -> tuple[Path, Path] | None:
+    if tls_cert is None and tls_key is None:
+        return None
+    if tls_cert is None or tls_key is None:
+        raise SpecError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key).")
+    cert, key = Path(tls_cert).resolve(), Path(tls_key).resolve()
+    for what, path in (("certificate", cert), ("private key", key)):
+        if not path.is_file():
+            raise SpecError(f"TLS {what} {path} is not a file.")
+    if stat.S_IMODE(os.stat(key).st_mode) & 0o077:
+        raise SpecError(f"TLS private key {key} is readable by other users; chmod 600 it first.")
+    return cert, key
 
 
 def start_server(
@@ -138,11 +174,13 @@ def start_server(
     state_dir: str | Path | None = None,
     auth_db_uri: str | None = None,
     workers: int = 1,
-    auth_cache_ttl: int = 60,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+    insecure: bool = False,
     timeout: float = 180.0,
     extra_args: Sequence[str] = (),
 ) -> ServerHandle:
-    """Start ``mlflow server --app-name basic-auth`` in the background and wait until it answers.
+    """Start ``mlflow server --app-name techscore`` in the background and wait until it answers.
 
     Parameters
     ----------
@@ -151,18 +189,21 @@ def start_server(
     artifacts_dir : path
         Local folder the server stores artifacts in; clients up- and download through the server.
     host, port : str, int
-        Where to listen; port 0 picks a free port. Loopback by default.
+        Where to listen; port 0 picks a free port. Loopback by default; any other address needs TLS or
+        `insecure`.
     admin_user, admin_password : str, optional
         The admin account; default ``$MLFLOW_AUTH_ADMIN_USERNAME`` (else ``techscore-admin``) and
-        ``$MLFLOW_AUTH_ADMIN_PASSWORD``. Without a password the server is not started.
+        ``$MLFLOW_AUTH_ADMIN_PASSWORD``. Without a strong password the server is not started.
     state_dir : path, optional
         Folder for the auth INI, the log and ``server.json`` (pid, url); default ``<artifacts_dir>/../server``.
     auth_db_uri : str, optional
         The users-and-permissions database; default SQLite in `state_dir` (give a PostgreSQL URI in production).
     workers : int
         Server worker processes.
-    auth_cache_ttl : int
-        Seconds a verified login is cached per worker (see `auth_config`); 0 checks every request.
+    tls_cert, tls_key : path, optional
+        PEM certificate (chain) and private key (mode 0600): the server then speaks HTTPS only.
+    insecure : bool
+        Allow a non-loopback `host` without TLS (passwords then cross the network in clear text).
     timeout : float
         Seconds to wait for the server to answer (a cold start takes 10-40 s).
     extra_args : sequence of str
@@ -174,20 +215,30 @@ def start_server(
         With ``url`` and ``stop()``. The admin login is checked before returning: an existing auth database
         whose admin has another password makes this raise `AuthError` (the password only bootstraps a new one).
     """
+    tls = _check_tls(tls_cert, tls_key)
+    if tls is None and not insecure and not is_loopback(host):
+        raise SpecError(
+            f"refusing to serve {host} without TLS: basic auth would send every password in clear text. Give "
+            "--tls-cert and --tls-key, or --insecure when a TLS proxy on this machine fronts the server."
+        )
     admin_user, admin_password = _check_admin(admin_user, admin_password)
     artifacts_dir = Path(artifacts_dir).resolve()
-    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    artifacts_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state = Path(state_dir).resolve() if state_dir is not None else artifacts_dir.parent / "server"
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
     previous = _recorded(state)
-    if previous is not None and _alive(int(previous["pid"])):
+    if previous is not None and _is_server(previous):
         raise ServerError(
             f"a tracking server already runs from {state} (pid {previous['pid']}, {previous['url']}); stop it first."
         )
     port = port or _free_port(host)
     config = state / "basic_auth.ini"
-    write_private(config, auth_config(auth_db_uri or f"sqlite:///{state / 'auth.db'}", admin_user, auth_cache_ttl))
+    auth_db = state / "auth.db"
+    write_private(config, auth_config(auth_db_uri or f"sqlite:///{auth_db}", admin_user))
+    for existing in (auth_db, artifacts_dir.parent / "mlflow.db"):  # made by an older release: owner-only now
+        if existing.is_file() and not existing.is_symlink():
+            os.chmod(existing, 0o600)
     env = dict(os.environ)
     env.update(
         {
@@ -199,29 +250,40 @@ def start_server(
     )
     # MLflow's GenAI job runner starts seven worker processes (~2 GB); tracking does not need it.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    uvicorn_opts = []
+    if tls is not None:
+        uvicorn_opts = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
     cmd = [
         sys.executable, "-m", "mlflow", "server",
-        "--app-name", "basic-auth",
+        "--app-name", APP_NAME,
         "--backend-store-uri", backend_uri,
         "--serve-artifacts",
         "--artifacts-destination", str(artifacts_dir),
         "--host", host,
         "--port", str(port),
         "--workers", str(workers),
+        *(["--uvicorn-opts", shlex.join(uvicorn_opts)] if uvicorn_opts else []),
         *extra_args,
     ]  # fmt: skip
     log_path = state / "server.log"
-    with open(log_path, "ab") as log:
+    log = open_private_log(log_path)
+    try:
+        # umask 077: the auth and tracking databases, artifacts and anything else the server writes are owner-only
         process = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            umask=0o077,
         )
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    if host in ("0.0.0.0", "::"):
-        url = f"http://127.0.0.1:{port}"
+    finally:
+        os.close(log)
+    scheme = "https" if tls is not None else "http"
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"{scheme}://{'[' + local + ']' if ':' in local else local}:{port}"
     handle = ServerHandle(url, admin_user, process.pid, state, log_path, process)
     try:
         _wait_healthy(process, url, log_path, timeout)
-        if not AuthClient(url, admin_user, admin_password).current_user().get("is_admin"):
+        # the server checked is our own child on this machine: its certificate may name a public host
+        own = AuthClient(url, admin_user, admin_password, verify=tls is None)
+        if not own.current_user().get("is_admin"):
             raise AuthError(f"user {admin_user!r} is not an admin of this tracking server.")
     except AuthError as exc:
         handle.stop()
@@ -232,24 +294,30 @@ def start_server(
     except BaseException:
         handle.stop()
         raise
-    write_private(state / _STATE_FILE, json.dumps({"pid": process.pid, "url": url, "admin_user": admin_user}))
+    if auth_db.is_file():
+        os.chmod(auth_db, 0o600)
+    write_private(state / _STATE_FILE, json.dumps({"pid": process.pid, "url": url, "admin_user": admin_user,
+                                                  **_identity(process.pid)}))
     return handle
 
 
 def _wait_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout: float) -> None:
     import requests
+    import urllib3
 
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise ServerError(f"mlflow server exited with code {process.returncode}; log {log_path}:\n{_tail(log_path)}")
+            raise ServerError(f"mlflow server exited with code {process.returncode}; log {log_path}:\\n{_tail(log_path)}")
         try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                if requests.get(f"{url}/health", timeout=2, verify=False).status_code == 200:  # our own child
+                    return
         except requests.RequestException:
             pass
         if time.monotonic() > deadline:
-            raise ServerError(f"mlflow server did not answer within {timeout:.0f} s; log {log_path}:\n{_tail(log_path)}")
+            raise ServerError(f"mlflow server did not answer within {timeout:.0f} s; log {log_path}:\\n{_tail(log_path)}")
         time.sleep(0.5)
 
 
@@ -258,15 +326,43 @@ def _recorded(state_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def _identity(pid: int) -> dict:
+    """What tells process `pid` apart from a later process that reuses its number: start time and command line."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    return {"create_time": proc.create_time(), "cmdline": proc.cmdline()}
+
+
+def _is_server(recorded: Mapping) -> bool:
+    """Whether the process `recorded` in ``server.json`` still runs and is that tracking server (same start time
+    and command line), not another process that got its pid since."""
+    import psutil
+
+    try:
+        proc = psutil.Process(int(recorded["pid"]))
+        now = {"create_time": proc.create_time(), "cmdline": proc.cmdline()}
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, ValueError, KeyError, TypeError):
+        return False
+    except psutil.AccessDenied:
+        return False
+    if "create_time" not in recorded or "cmdline" not in recorded:
+        return False  # a record without identity (older release) cannot be verified: never signal it
+    return abs(float(recorded["create_time"]) - now["create_time"]) < 0.01 and list(recorded["cmdline"]) == now["cmdline"]
+
+
 def stop_server(state_dir: str | Path, timeout: float = 20.0) -> bool:
-    """Stop the server whose ``server.json`` is in `state_dir` (started by another process); False if none ran."""
+    """Stop the server whose ``server.json`` is in `state_dir` (started by another process); False if none ran.
+
+    The recorded pid is signalled only while it is still the recorded server (same start time and command
+    line): a process that has since taken over the number is left alone and the stale record removed.
+    """
     recorded = _recorded(Path(state_dir))
     if recorded is None:
         return False
-    pid = int(recorded["pid"])
-    running = _alive(pid)
+    running = _is_server(recorded)
     if running:
-        _stop_group(pid, timeout, None)
+        _stop_group(int(recorded["pid"]), timeout, None)
     (Path(state_dir) / _STATE_FILE).unlink(missing_ok=True)
     return running
 
@@ -380,7 +476,8 @@ def provision(
     experiment_prefix : str
         Prefix of experiment names.
     credentials_path : path, optional
-        Where to write the credentials (JSON, mode 0600); new passwords are only ever shown here.
+        Where to write the credentials (JSON, mode 0600, with each experiment's id); new passwords are only ever
+        shown here.
     environ : mapping, optional
         Where passwords are looked up (``TECHSCORE_PASSWORD_<USER>``, see `password_env_var`); default
         ``os.environ``. A user without one gets a generated password when created, and keeps its password
@@ -390,6 +487,14 @@ def provision(
     -------
     dict of str -> Credential
         Keyed by user name: every bank and the platform.
+
+    Raises
+    ------
+    AuthError
+        Before changing anything, when an experiment of one of these names exists that provisioning did not
+        create (no ``techscore.provisioned_by`` tag, which only the admin can set), is deleted, or carries a
+        grant of a user other than the admin, its owner and (on a bank's) the platform: provisioning never adopts
+        such an experiment. Also when a password from the environment is weak (`check_password`).
     """
     env = os.environ if environ is None else environ
     url = server.url if isinstance(server, ServerHandle) else str(server)
@@ -415,22 +520,37 @@ def provision(
             raise SpecError(
                 f"platform access on {bank} must be one of {', '.join(EXPERIMENT_PERMISSIONS)}; got {level!r}."
             )
+    parties = [*((b, "bank") for b in banks), (platform_user, "platform")]
+    passwords = {user: env.get(password_env_var(user)) for user, _ in parties}
+    for user, password in passwords.items():
+        if password is not None:
+            check_password(password, username=user, what=password_env_var(user))
 
     client = AuthClient(url, admin_user, admin_password)
     if not client.current_user().get("is_admin"):
         raise AuthError(f"user {admin_user!r} is not an admin of {url}.")
+    # who may hold a grant on each experiment: the admin (MLflow grants the creator MANAGE), the owner, and the
+    # platform on the banks' experiments; anyone else means the experiment is not provisioning's to adopt
+    expected = {f"{experiment_prefix}{user}": {admin_user, user} for user, _ in parties}
+    for bank in banks:
+        expected[f"{experiment_prefix}{bank}"].add(platform_user)
+    experiments = {name: client.experiment(name) for name in expected}
+    _refuse_foreign(client, experiments, expected, admin_user)
+
     out: dict[str, Credential] = {}
-    for user, role in [*((b, "bank") for b in banks), (platform_user, "platform")]:
-        password = env.get(password_env_var(user))
-        if password is not None and len(password) < _MIN_PASSWORD:
-            raise AuthError(f"{password_env_var(user)} must hold at least {_MIN_PASSWORD} characters.")
+    for user, role in parties:
+        password = passwords[user]
         if not client.user_exists(user):
             password = password or secrets.token_urlsafe(24)
             client.create_user(user, password)
         elif password is not None:
             client.update_password(user, password)
         experiment = f"{experiment_prefix}{user}"
-        experiment_id = client.ensure_experiment(experiment)
+        found = experiments[experiment]
+        if found is None:
+            experiment_id = client.create_experiment(experiment, tags={PROVISIONED_TAG: admin_user})
+        else:
+            experiment_id = str(found["experiment_id"])
         client.grant(user, experiment_id, bank_permission if role == "bank" else "MANAGE")
         out[user] = Credential(user, password, experiment, experiment_id, role)
     for bank in banks:
@@ -456,3 +576,39 @@ def provision(
         }
         write_private(Path(credentials_path), json.dumps(payload, indent=2) + "\n")
     return out
+
+
+def _refuse_foreign(
+    client: AuthClient, experiments: Mapping[str, dict | None], expected: Mapping[str, set[str]], admin_user: str
+) -> None:
+    """Raise `AuthError` before changing anything when an experiment provisioning would use was not made by it, or
+    when anyone beyond the expected users holds a grant on it (or on every experiment)."""
+    problems = []
+    ids = {}
+    for name, found in experiments.items():
+        if found is None:
+            continue
+        tags = {t["key"]: t["value"] for t in found.get("tags", [])}
+        ids[str(found["experiment_id"])] = name
+        if PROVISIONED_TAG not in tags:
+            problems.append(f"{name!r} (id {found['experiment_id']}) exists but was not created by provisioning")
+        elif found.get("lifecycle_stage", "active") != "active":
+            problems.append(f"{name!r} (id {found['experiment_id']}) is deleted")
+    for user in client.list_users():
+        if user == admin_user:
+            continue
+        for row in client.user_permissions(user):
+            if row.get("resource_type") != "experiment" or row.get("permission") == "NO_PERMISSIONS":
+                continue
+            rid = str(row.get("resource_pattern", row.get("resource_id")))
+            if rid == "*":
+                problems.append(f"user {user!r} holds {row.get('permission')} on every experiment")
+            elif rid in ids and user not in expected[ids[rid]]:
+                problems.append(f"user {user!r} holds {row.get('permission')} on {ids[rid]!r} (id {rid})")
+    if problems:
+        raise AuthError(
+            "provisioning refuses to adopt experiments it did not create or that carry grants it did not make: "
+            + "; ".join(sorted(set(problems)))
+            + ". Nothing was changed. Inspect them as the admin (who made them, who reads them), then delete them "
+            "for good (`mlflow gc`) or provision with another --prefix."
+        )

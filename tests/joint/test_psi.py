@@ -233,3 +233,97 @@ def test_cli_simulation_writes_the_shared_codes(tmp_path, make_codes):
     summary = json.loads(result.stdout)
     assert summary["shared"] == 15 and summary["party B"]["invalid"] == 1
     assert (tmp_path / "s.csv").read_text().split()[1:] == sorted(set(a) & set(b))
+
+
+# -- hostile values and sizes ----------------------------------------------------------------------------------------
+
+
+def _twist_point() -> bytes:
+    """A u-coordinate of the quadratic twist (not of Curve25519), not of small order."""
+    u = 9
+    while pow((u**3 + _A * u * u + u) % _P, (_P - 1) // 2, _P) == 1 or u in psi._SMALL_ORDER_U:
+        u += 1
+    return u.to_bytes(32, "little")
+
+
+HOSTILE = {
+    "twist": (_twist_point(), r"not a point of Curve25519 \(a point of its twist\)"),
+    "zero": (bytes(32), "a point of small order"),
+    "one": ((1).to_bytes(32, "little"), "a point of small order"),
+    "order8": (39382357235489614581723060781553021112529911719440698176882885853963445705823 .to_bytes(32, "little"),
+               "a point of small order"),
+    "p_plus_9": ((_P + 9).to_bytes(32, "little"), "not a canonical field element"),  # 9 encoded the long way
+    "top_bit": (bytes(31) + b"\x80", "not a canonical field element"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_every_incoming_value_must_be_a_point_of_the_prime_order_group(make_codes, name):
+    value, said = HOSTILE[name]
+    codes = make_codes(range(6))
+    state, message = round1(codes)
+    crafted = psi.PsiMessage("round1", message.session, message.blinded[:64] + value + message.blinded[96:])
+    with pytest.raises(ValidationError, match=f"value 2 of the peer's round1 message is {said}"):
+        round2(crafted, codes)
+    reply = round2(message, codes)
+    bad_own = psi.PsiMessage("round2", reply.session, reply.blinded, value + reply.peer_blinded[32:])
+    with pytest.raises(ValidationError, match=f"value 0 of the peer's own values is {said}"):
+        finish(state, bad_own)
+    bad_back = psi.PsiMessage("round2", reply.session, reply.blinded[:32] + value + reply.blinded[64:], reply.peer_blinded)
+    with pytest.raises(ValidationError, match=f"value 1 of the peer's re-blinded values is {said}"):
+        finish(state, bad_back)
+
+
+def test_honest_values_pass_the_point_check(make_codes):
+    _, message = round1(make_codes(range(200)))
+    psi.check_points(message.blinded)
+    psi.check_points(b"".join(hash_to_curve(c) for c in make_codes(range(200))))
+
+
+def test_both_parties_bound_the_peer_size_by_default(make_codes, tmp_path):
+    import inspect
+
+    assert inspect.signature(round2).parameters["max_peer_size"].default == psi.DEFAULT_MAX_PEER_SIZE
+    assert inspect.signature(finish).parameters["max_peer_size"].default == psi.DEFAULT_MAX_PEER_SIZE
+    state, message = round1(make_codes(range(5)))
+    reply = round2(message, make_codes(range(30)))
+    with pytest.raises(ValidationError, match="peer sent 30 codes, more than the agreed maximum of 10"):
+        finish(state, reply, max_peer_size=10)  # A checks the reply too
+
+
+def test_message_sizes_are_checked_before_the_values_are_read(tmp_path, make_codes):
+    _, message = round1(make_codes(range(4)))
+    path = write_message(message, tmp_path / "m.psi")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with pytest.raises(ValidationError, match="holds 4 values, more than the agreed maximum of 3"):
+        read_message(path, max_values=3)
+    # a header announcing a billion values is refused from the header alone, whatever follows
+    huge = psi._MAGIC + json.dumps({"protocol": psi.PROTOCOL, "kind": "round1", "session": "s",
+                                    "n_blinded": 10**9, "n_peer_blinded": 0}).encode() + b"\n" + bytes(64)
+    (tmp_path / "huge.psi").write_bytes(huge)
+    with pytest.raises(ValidationError, match="more than the agreed maximum"):
+        read_message(tmp_path / "huge.psi", max_values=psi.DEFAULT_MAX_PEER_SIZE)
+    with pytest.raises(ValidationError, match="header announces"):
+        read_message(tmp_path / "huge.psi")
+    (tmp_path / "noheader.psi").write_bytes(psi._MAGIC + b"x" * 10_000)
+    with pytest.raises(ValidationError, match="no PSI header line"):
+        read_message(tmp_path / "noheader.psi")
+
+
+def test_cli_finish_refuses_a_reply_larger_than_agreed(tmp_path, make_codes):
+    from typer.testing import CliRunner
+
+    from techscore.cli import app
+
+    a, b = _write_csv(tmp_path / "a.csv", make_codes(range(5))), _write_csv(tmp_path / "b.csv", make_codes(range(12)))
+    runner = CliRunner()
+    assert runner.invoke(app, ["match", "round1", "--ids", str(a), "--out", str(tmp_path / "r1.psi"),
+                               "--state", str(tmp_path / "a.state")]).exit_code == 0
+    too_small = runner.invoke(app, ["match", "round2", "--ids", str(b), "--in", str(tmp_path / "r1.psi"),
+                                    "--out", str(tmp_path / "r2.psi"), "--max-peer-size", "4"])
+    assert too_small.exit_code != 0 and "more than the agreed maximum of 4" in " ".join(too_small.output.split())
+    assert runner.invoke(app, ["match", "round2", "--ids", str(b), "--in", str(tmp_path / "r1.psi"),
+                               "--out", str(tmp_path / "r2.psi")]).exit_code == 0
+    res = runner.invoke(app, ["match", "finish", "--state", str(tmp_path / "a.state"), "--in", str(tmp_path / "r2.psi"),
+                              "--out", str(tmp_path / "s.csv"), "--max-peer-size", "10"])
+    assert res.exit_code != 0 and "more than the agreed maximum of 15" in " ".join(res.output.split())  # 5 + 10
