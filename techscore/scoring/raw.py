@@ -101,7 +101,7 @@ def featurize_table(
     strict: bool = False,
 ) -> RawFeatures:
     """Validate the raw tables of `folder`, then write the model's features of `firms` (default: every firm of
-    `enterprises`, in file order) as known before `as_of` to Parquet `out`.
+    `enterprises`, the valid ones in file order, then those rejected) as known before `as_of` to Parquet `out`.
 
     Columns: `uscc`, `as_of` (ISO date), the model's features, then `VALIDATION_RULE_COLUMN` and
     `VALIDATION_REASON_COLUMN` (set for a firm whose `enterprises` row was rejected; its features are missing).
