@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from techscore.exceptions import SchemaError, ValidationError
 from techscore.sources._coerce import EXPECTED, coerce, display
-from techscore.sources._normalise import Changes, normalise
+from techscore.sources._normalise import INVISIBLE, Changes, normalise
 from techscore.sources._problems import empty_problems, problem_frame, summarize
 from techscore.sources.asof import empty_table
 from techscore.sources.schema import TABLE_NAMES, TABLES
@@ -278,12 +278,19 @@ class NormalisedValueWarning(UserWarning):
     """Values were changed on the way in as the contract declares (white space, width, case, another spelling)."""
 
 
+_SHOWN = "[" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE if c != " ") + "]"
 _CHANGE_TEXT: dict[str, str] = {
     "whitespace": "has white space or invisible characters around it",
     "width": "has full-width characters",
     "case": "is not in the contract's case",
     "synonym": "is another spelling of the contract's value",
 }
+
+
+def visible(values: pd.Series) -> pd.Series:
+    """Text with every invisible or unusual space shown as ``<U+XXXX>`` (tab, no-break, zero-width, BOM, ...), so a
+    message says what was removed; the problem's ``value`` keeps the text as read."""
+    return values.str.replace(_SHOWN, lambda m: f"<U+{ord(m.group(0)):04X}>", regex=True)
 
 
 def normalise_problems(raw: RawTable, changed: dict[str, tuple[pa.ChunkedArray, Changes]]) -> pd.DataFrame:
@@ -296,8 +303,8 @@ def normalise_problems(raw: RawTable, changed: dict[str, tuple[pa.ChunkedArray, 
             values = display(raw.data.column(column).take(take))
             kept_values = display(kept.take(take))
             shown = kept_values.fillna("<missing>")
-            message = (f"{column} '" + values.fillna("") + f"' {_CHANGE_TEXT[rule]}; kept '" + shown + "'").str.replace(
-                "'<missing>'", "as missing", regex=False)
+            message = (f"{column} '" + visible(values.fillna("")) + f"' {_CHANGE_TEXT[rule]}; kept '" + shown
+                       + "'").str.replace("'<missing>'", "as missing", regex=False)
             parts.append(problem_frame(raw.file, raw.name, rows, column, values, rule, message, "warning",
                                        kept=kept_values))
     return pd.concat(parts, ignore_index=True) if parts else empty_problems()

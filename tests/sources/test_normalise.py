@@ -78,6 +78,8 @@ def test_each_declared_change_is_a_warning_with_the_value_read_and_kept(tmp_path
     assert warning["severity"] == "warning" and warning["file"] == str(tmp_path / f"{table}.{fmt}")
     assert warning["value"] == value and warning["kept"] == kept
     assert f"kept '{kept}'" in warning["message"]
+    for ch in set(value) & (set(INVISIBLE) - {" "}):  # the message shows what it removed
+        assert f"<U+{ord(ch):04X}>" in warning["message"]
     assert result.ok, p[p["severity"] == "error"]
     assert result.counts.loc[table, "rejected"] == 0
     valid = result.valid[table][column].iloc[row]
