@@ -33,6 +33,12 @@ def register(app: typer.Typer) -> None:
             "--keep", help="Input column copied to the scores (repeatable).")] = None,
         skip_catalogue_check: Annotated[bool, typer.Option(
             "--skip-catalogue-check", help="Score a feature table computed with another catalogue version.")] = False,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="With raw tables: stop at the first validation error (exit 2) instead of leaving the "
+                             "rejected rows out.")] = False,
+        snapshot_date: Annotated[str | None, typer.Option(
+            "--snapshot-date", help="With raw tables: the data's extraction date (default: snapshot_date in the "
+                                    "folder's manifest.json or world.json, else today).")] = None,
         workspace: Workspace = None,
         tracking_uri: TrackingUri = None,
         as_json: JsonFlag = False,
@@ -47,18 +53,19 @@ def register(app: typer.Typer) -> None:
 
         with cli_errors(), tempfile.TemporaryDirectory(prefix="techscore-score-") as tmp:
             pd_model = PDModel.from_mlflow(model, tracking_uri=tracking_uri)
-            table, kept = input, list(keep or [])
+            table, kept, validation = input, list(keep or []), None
             if is_raw_folder(input):
                 if not as_of:
                     raise ScoringError(f"{input}: raw tables need --as-of, the date the features are computed as of.")
                 codes = read_firms(firms) if firms is not None else None
-                with console.status("computing features from raw tables", spinner="dots"):
-                    table = featurize_table(input, as_of, pd_model, Path(tmp) / "features.parquet", firms=codes,
-                                            workspace=workspace)
+                with console.status("validating raw tables and computing features", spinner="dots"):
+                    validation = featurize_table(input, as_of, pd_model, Path(tmp) / "features.parquet", firms=codes,
+                                                 workspace=workspace, snapshot_date=snapshot_date, strict=strict)
+                table = validation.path
                 kept = [AS_OF_COLUMN, *[k for k in kept if k != AS_OF_COLUMN]]
-            elif as_of or firms:
-                raise ScoringError(f"{input}: --as-of and --firms apply to a folder of raw tables; "
-                                   "a feature table is scored as it is.")
+            elif as_of or firms or strict or snapshot_date:
+                raise ScoringError(f"{input}: --as-of, --firms, --strict and --snapshot-date apply to a folder of raw "
+                                   "tables; a feature table is scored as it is.")
             total = open_input(table).rows
             columns = [TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("{task.fields[rate]}")]
@@ -74,8 +81,15 @@ def register(app: typer.Typer) -> None:
                                      keep=tuple(kept), check_catalogue=not skip_catalogue_check, progress=advance)
                 seconds = bar.tasks[task].elapsed or 0.0
             if as_json:
-                typer.echo(json.dumps({**summary.as_dict(), "seconds": round(seconds, 3)}))
+                extra = {"validation": validation.as_dict()} if validation is not None else {}
+                typer.echo(json.dumps({**summary.as_dict(), "seconds": round(seconds, 3), **extra}))
                 return
+            if validation is not None:
+                left = ", ".join(f"{name} {c['rejected']:,} of {c['input']:,}" for name, c in validation.tables.items()
+                                 if c["rejected"])
+                console.print(f"validation (snapshot {validation.snapshot_date}): {validation.errors:,} errors, "
+                              f"{validation.warnings:,} warnings; rows left out: {left or 'none'}; "
+                              f"firms rejected for their own row: {validation.firms_rejected:,}", soft_wrap=True)
             rate = f" in {seconds:,.1f} s ({summary.input / seconds:,.0f} rows/s)" if seconds > 0 else ""
             console.print(f"input {summary.input:,} = scored {summary.scored:,} + rejected {summary.rejected:,}{rate}")
             if summary.rejected_by:

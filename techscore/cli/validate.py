@@ -32,18 +32,24 @@ def validate_command(
         typer.Option("--lenient-check-character",
                      help="A firm code failing its check character is a warning, not an error (early pilot codes)."),
     ] = False,
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option("--snapshot-date", help="The data's extraction date; no event may be dated after it "
+                                             "(default: snapshot_date in DIR/manifest.json or world.json, else today)."),
+    ] = None,
     json_output: JsonFlag = False,
     max_show: Annotated[int, typer.Option("--max-show", min=0, help="Problems to show (and list in the report).")] = 20,
 ) -> None:
     """Validate raw tables: exit 0 when no errors, 1 when errors were found (also with --rejects), 2 on usage or
-    file errors. Warnings never change the exit code."""
+    file errors (a missing required table or column among them, after the report is written). Warnings never change
+    the exit code."""
     with cli_errors(), _io_errors():
         from techscore.sources.rejects import report as report_dict
         from techscore.sources.rejects import write_rejects, write_report, write_valid
         from techscore.sources.validate import validate
 
         with err_console.status("validating") as status:
-            result = validate(directory, lenient_check_character=lenient_check_character,
+            result = validate(directory, lenient_check_character=lenient_check_character, snapshot_date=snapshot_date,
                               progress=lambda name: status.update(f"validating {name}"))
             report_path = write_report(result, report or directory / "validation_report.json",
                                        max_problems=max(max_show, 100))
@@ -55,7 +61,9 @@ def validate_command(
         else:
             _show(result, max_show)
             console.print(f"report: {report_path}" + (f"; valid and rejected rows: {rejects}" if rejects else ""))
-    raise typer.Exit(code=0 if result.ok else 1)
+        for message in result.file_errors["message"]:
+            err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code=2 if len(result.file_errors) else 0 if result.ok else 1)
 
 
 def _show(result, max_show: int) -> None:
@@ -86,7 +94,8 @@ def _show(result, max_show: int) -> None:
             problems.add_row(*cells, style="red" if p.severity == "error" else "yellow")
         console.print(problems)
     verdict = "[green]no errors[/]" if result.ok else f"[red]{result.n_errors:,} errors[/]"
-    console.print(f"{verdict}, {result.n_warnings:,} warnings")
+    console.print(f"{verdict}, {result.n_warnings:,} warnings; snapshot date {result.snapshot_date.date()} "
+                  f"({result.snapshot_source})", soft_wrap=True)
 
 
 @contextmanager

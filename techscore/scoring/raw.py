@@ -1,26 +1,61 @@
-"""Scoring from raw tables: compute the model's features as of a date into a feature table, then score it.
+"""Scoring from raw tables: validate them, compute the model's features as of a date, then score the table.
 
-The raw tables are loaded whole (as `techscore featurize` does), so this step's memory grows with the raw data;
-the feature table it writes is then scored in chunks like any other. The table records the catalogue version
-the features were computed with, so the schema guard refuses a model trained on another catalogue version.
+Raw tables go through the same contract as `techscore validate` (`techscore.sources.validate`): rows validation
+rejects are left out of the features and counted, and a firm whose own `enterprises` row is rejected (an invalid
+region, a duplicated row, ...) is not scored: its row in the feature table carries the rule id
+(`VALIDATION_RULE_COLUMN`) and the scorer sends it to the rejects with that id, so scored + rejected still equals
+the firms asked for. The batch goes on past bad rows; ``strict=True`` stops at the first validation error, and a
+file-level error (a missing required table or column) always stops it.
+
+The valid tables are held whole (as `techscore featurize` does), so this step's memory grows with the raw data; the
+feature table it writes is then scored in chunks like any other. The table records the catalogue version the
+features were computed with, so the schema guard refuses a model trained on another catalogue version.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from techscore.exceptions import ScoringError
+from techscore.exceptions import ScoringError, ValidationError
 from techscore.model.pdmodel import PDModel
 from techscore.scoring.guard import CATALOGUE_KEY, ID_COLUMN
+from techscore.scoring.score import VALIDATION_REASON_COLUMN, VALIDATION_RULE_COLUMN
 
-__all__ = ["AS_OF_COLUMN", "featurize_table", "is_raw_folder"]
+__all__ = ["AS_OF_COLUMN", "RawFeatures", "featurize_table", "firm_rejects", "is_raw_folder"]
 
 AS_OF_COLUMN = "as_of"
+
+
+@dataclass(frozen=True)
+class RawFeatures:
+    """The feature table written from raw tables (a path-like), and what validating the tables found.
+
+    `tables` holds per table ``input``, ``valid`` and ``rejected`` rows (input = valid + rejected); `firms` the
+    firms in the feature table and `firms_rejected` those rejected for their own `enterprises` row.
+    """
+
+    path: Path
+    firms: int
+    firms_rejected: int
+    errors: int
+    warnings: int
+    snapshot_date: str
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def as_dict(self) -> dict:
+        return {"firms": self.firms, "firms_rejected": self.firms_rejected, "errors": self.errors,
+                "warnings": self.warnings, "snapshot_date": self.snapshot_date, "tables": self.tables}
 
 
 def is_raw_folder(path: Path) -> bool:
@@ -28,6 +63,30 @@ def is_raw_folder(path: Path) -> bool:
     from techscore.sources.load import find_table_file
 
     return path.is_dir() and find_table_file(path, "enterprises") is not None
+
+
+def firm_rejects(result) -> pd.DataFrame:
+    """Firms whose own `enterprises` row validation rejected: ``uscc`` (as kept), ``rule`` (the row's first
+    error) and ``reason`` (file, row and every error of the row); one row per firm, its first rejected row."""
+    from techscore.sources._normalise import normalise
+    from techscore.sources.schema import TABLES
+
+    rejects = result.rejects.get("enterprises")
+    if rejects is None or not len(rejects) or "uscc" not in rejects.columns:
+        return pd.DataFrame({"uscc": pd.Series(dtype="string"), "rule": pd.Series(dtype="string"),
+                             "reason": pd.Series(dtype="string")})
+    codes, _ = normalise(pa.chunked_array([pa.array(rejects["uscc"].astype("string"), type=pa.string())]),
+                         TABLES["enterprises"].column("uscc"))
+    p = result.problems
+    errors = p[(p["table"] == "enterprises") & (p["severity"] == "error") & p["row"].notna()]
+    first_rule = errors.drop_duplicates("row").set_index("row")["rule"]
+    file = Path(str(result.counts.loc["enterprises", "file"])).name
+    out = pd.DataFrame({
+        "uscc": pd.Series(codes.to_pandas(), dtype="string"),
+        "rule": pd.Series(first_rule.reindex(rejects["row"].to_numpy()).to_numpy(), dtype="string"),
+        "reason": (f"{file} row " + rejects["row"].astype("string") + ": " + rejects["reasons"]).to_numpy(),
+    })
+    return out[out["uscc"].notna()].drop_duplicates("uscc").reset_index(drop=True)
 
 
 def featurize_table(
@@ -38,31 +97,62 @@ def featurize_table(
     *,
     firms: Iterable[str] | None = None,
     workspace: str | Path | None = None,
-) -> Path:
-    """Write the model's features of `firms` (default: every firm) as known before `as_of` to Parquet `out`.
+    snapshot_date: str | pd.Timestamp | None = None,
+    strict: bool = False,
+) -> RawFeatures:
+    """Validate the raw tables of `folder`, then write the model's features of `firms` (default: every firm of
+    `enterprises`, the valid ones in file order, then those rejected) as known before `as_of` to Parquet `out`.
 
-    Columns: `uscc`, `as_of` (ISO date), then the model's features; the schema metadata holds the catalogue
-    version. Firms absent from the raw tables get missing features (scoring then rejects them).
+    Columns: `uscc`, `as_of` (ISO date), the model's features, then `VALIDATION_RULE_COLUMN` and
+    `VALIDATION_REASON_COLUMN` (set for a firm whose `enterprises` row was rejected; its features are missing).
+    The schema metadata holds the catalogue version. Firms absent from the raw tables get missing features
+    (scoring then rejects them).
+
+    Raises
+    ------
+    ValidationError : a file-level error (a missing required table or column), or any error with `strict`.
     """
     from techscore.catalogue import load_catalogue
     from techscore.dataset.build import featurize
+    from techscore.sources._problems import summarize
+    from techscore.sources.snapshot import parse_date
+    from techscore.sources.validate import validate
 
-    try:
-        date = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise ScoringError(f"as-of must be a date like 2024-06-30; got {as_of!r}.") from exc
-    if pd.isna(date):
-        raise ScoringError(f"as-of must be a date like 2024-06-30; got {as_of!r}.")
+    date = parse_date(as_of, "as-of", ScoringError)
+    result = validate(folder, snapshot_date=snapshot_date)
+    if len(result.file_errors):
+        raise ValidationError(f"the raw tables cannot be scored: {summarize(result.file_errors)}",
+                              problems=result.file_errors)
+    if strict and not result.ok:
+        errors = result.problems[result.problems["severity"] == "error"]
+        raise ValidationError(f"{len(errors):,} validation error(s) in the raw tables (--strict stops at the first): "
+                              f"{summarize(errors, 1)}", problems=errors)
+    rejected = firm_rejects(result)
+    if firms is None:
+        codes = list(dict.fromkeys([*result.valid.enterprises["uscc"].dropna(), *rejected["uscc"]]))
+    else:
+        codes = list(dict.fromkeys(str(f) for f in firms))
+    bad = rejected.set_index("uscc")
+    is_bad = np.isin(np.asarray(codes, dtype=object), bad.index.to_numpy(dtype=object))
     catalogue = load_catalogue(workspace)
-    frame = featurize(folder, None if firms is None else list(firms), date, ids=model.feature_ids, catalogue=catalogue)
-    frame = frame.reset_index()
-    frame.insert(1, AS_OF_COLUMN, date.date().isoformat())
+    good = [c for c, b in zip(codes, is_bad, strict=True) if not b]
+    computed = featurize(result.valid, good, date, ids=model.feature_ids, catalogue=catalogue)
+    frame = computed.reindex(pd.Index(codes, name=computed.index.name)).reset_index()
     if frame.columns[0] != ID_COLUMN:
         frame = frame.rename(columns={frame.columns[0]: ID_COLUMN})
+    frame.insert(1, AS_OF_COLUMN, date.date().isoformat())
+    frame[VALIDATION_RULE_COLUMN] = pd.Series(bad["rule"].reindex(codes).to_numpy(), dtype="string")
+    frame[VALIDATION_REASON_COLUMN] = pd.Series(bad["reason"].reindex(codes).to_numpy(), dtype="string")
     table = pa.Table.from_pandas(frame, preserve_index=False)
     version = catalogue.select(ids=[i for i in model.feature_ids if i in set(catalogue.ids)]).version
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), CATALOGUE_KEY: version})
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
-    return path
+    counts = result.counts
+    return RawFeatures(
+        path=path, firms=len(codes), firms_rejected=int(is_bad.sum()), errors=result.n_errors,
+        warnings=result.n_warnings, snapshot_date=str(result.snapshot_date.date()),
+        tables={name: {k: int(row[k]) for k in ("input", "valid", "rejected")} for name, row in counts.iterrows()
+                if not pd.isna(row["file"])},
+    )

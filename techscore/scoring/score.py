@@ -40,6 +40,10 @@ DEFAULT_CHUNK_ROWS = 50_000
 ROW_COLUMN = "row"
 REJECT_CODE_COLUMN = "reject_code"
 REASON_COLUMN = "reject_reason"
+VALIDATION_RULE_COLUMN = "validation_rule"
+"""Optional input column (written by `techscore.scoring.raw`): the validation rule id that rejected the firm's own
+raw row; a row carrying one is rejected with that id as its `reject_code`, whatever its features."""
+VALIDATION_REASON_COLUMN = "validation_reason"
 
 Progress = Callable[[int], None]
 """Called with the number of input rows just processed."""
@@ -150,14 +154,16 @@ class ChunkScorer:
         `rows` are the chunk's input row numbers; `head` the input columns copied to the scores (uscc, kept).
         """
         check = self.check(table)
-        ok = check.ok
+        ok, X, codes, reasons = check.ok, check.X, check.codes, check.reasons
+        if VALIDATION_RULE_COLUMN in table.column_names:
+            ok, X, codes, reasons = _validation_rejects(table, ok, X, codes, reasons)
         good = table if ok.all() else table.filter(pa.array(ok))
-        scores = self.score_matrix(check.X)
+        scores = self.score_matrix(X)
         arrays = [pa.array(rows[ok], pa.int64()), *(good.column(c) for c in head), *scores.columns]
         scored = pa.Table.from_arrays(arrays, names=[ROW_COLUMN, *head, *scores.column_names])
         bad = table.filter(pa.array(~ok))
         rejected = pa.Table.from_arrays(
-            [pa.array(rows[~ok], pa.int64()), pa.array(check.codes, pa.string()), pa.array(check.reasons, pa.string()),
+            [pa.array(rows[~ok], pa.int64()), pa.array(codes, pa.string()), pa.array(reasons, pa.string()),
              *bad.columns],
             names=[ROW_COLUMN, REJECT_CODE_COLUMN, REASON_COLUMN, *bad.column_names],
         )
@@ -189,6 +195,24 @@ class ChunkScorer:
             full[~ok] = values
             out[name] = full
         return out
+
+
+def _validation_rejects(table: pa.Table, ok: np.ndarray, X: np.ndarray, codes: np.ndarray, reasons: np.ndarray):
+    """Merge the rows the raw-table validation rejected (`VALIDATION_RULE_COLUMN` set) into the row check: they
+    are rejected with the rule id as code and the validation's reason, before any problem of their features."""
+    rule = table.column(VALIDATION_RULE_COLUMN)
+    pre = rule.is_valid().to_numpy(zero_copy_only=False)
+    if not pre.any():
+        return ok, X, codes, reasons
+    n = len(ok)
+    all_codes, all_reasons = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    all_codes[~ok], all_reasons[~ok] = codes, reasons
+    all_codes[pre] = np.asarray(rule.to_pylist(), dtype=object)[pre]
+    if VALIDATION_REASON_COLUMN in table.column_names:
+        all_reasons[pre] = np.asarray(table.column(VALIDATION_REASON_COLUMN).to_pylist(), dtype=object)[pre]
+    X = X[~pre[ok]]
+    ok = ok & ~pre
+    return ok, X, all_codes[~ok], all_reasons[~ok]
 
 
 def rejects_path_for(output: Path) -> Path:
@@ -249,6 +273,7 @@ def score_file(
         raise ScoringError(f"{source.path}: columns to keep are not in the input: {', '.join(missing_keep[:5])}.")
     head = [ID_COLUMN, *[c for c in keep if c != ID_COLUMN]]
     read = list(dict.fromkeys([*head, *scorer.schema.features]))
+    read += [c for c in (VALIDATION_RULE_COLUMN, VALIDATION_REASON_COLUMN) if c in source.columns and c not in read]
     types = source.types or {c: pa.string() for c in read}
     fields = [pa.field(c, types[c]) for c in read]
     n_in = n_scored = n_rejected = 0

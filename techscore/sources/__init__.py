@@ -9,6 +9,7 @@ from techscore.sources.schema import (
     INNOVATION_INDICATORS,
     IP_KINDS,
     IP_STATUSES,
+    NORMALISATIONS,
     TABLE_NAMES,
     TABLES,
     TAX_GRADES,
@@ -18,7 +19,7 @@ from techscore.sources.schema import (
 )
 
 __all__ = [
-    "CERTIFICATIONS", "INNOVATION_INDICATORS", "IP_KINDS", "IP_STATUSES", "TABLE_NAMES", "TABLES", "TAX_GRADES",
+    "CERTIFICATIONS", "INNOVATION_INDICATORS", "IP_KINDS", "IP_STATUSES", "NORMALISATIONS", "TABLE_NAMES", "TABLES", "TAX_GRADES",
     "Column", "PointInTime", "Table",
 ]
 

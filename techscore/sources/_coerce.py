@@ -10,10 +10,14 @@ date        ISO 8601 ``YYYY-MM-DD`` or ``YYYY-MM-DD[ T]HH:MM[:SS[.f]]`` without 
             timestamps (a zoned timestamp is read as its local wall time); years 1678-2261 (datetime64[ns])
 money/float decimal numbers (``-1.5``, ``2e6``); Arrow integers, floats and decimals; finite values only
 int         as float, but integral (``2020`` or ``2020.0``)
-bool        ``true/false``, ``t/f``, ``yes/no``, ``y/n``, ``1/0``, ``是/否`` (any case); Arrow booleans; 0/1
-str, uscc,  any value, leading/trailing white space removed; an empty string is missing
+bool        ``true/false`` (any case), ``1/0``; Arrow booleans; 0/1
+str, uscc,  any value; an empty string is missing
 category
 ==========  ==============================================================================================
+
+Typing changes no value: white space, full-width forms, case and other spellings (``是``, ``yes``) are changes the
+contract declares per column, made before typing by `techscore.sources._normalise` with a warning each. Text that
+reaches this module as ``" 12"`` is not a number.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ EXPECTED: dict[str, str] = {
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
-_TRUE = ("true", "t", "yes", "y", "1", "1.0", "是")
-_FALSE = ("false", "f", "no", "n", "0", "0.0", "否")
+_TRUE = ("true", "1", "1.0")
+_FALSE = ("false", "0", "0.0")
 _NS_YEARS = (1678, 2261)
 """Years a datetime64[ns] holds; dates outside are type errors (the year-range rule is stricter anyway)."""
 _NS_SECONDS = tuple(int(np.datetime64(f"{y}-01-01", "s").view(np.int64)) for y in (_NS_YEARS[0], _NS_YEARS[1] + 1))
@@ -65,17 +69,14 @@ def coerce(values: pa.ChunkedArray | pa.Array, kind: Kind) -> tuple[pd.Series, n
 
 
 def text(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Values as text: trimmed of surrounding white space, an empty string made missing."""
+    """Values as text, an empty string made missing (nothing else changes: see the module docstring)."""
     if not _is_text(values):
         values = _display(values)
     if not len(values):
         return values
-    trimmed = pc.utf8_trim_whitespace(values)
-    shorter = pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(values))).as_py()
-    empty = pc.min(pc.binary_length(trimmed)).as_py() == 0
-    if not (shorter or empty):
+    if pc.min(pc.binary_length(values)).as_py() != 0:
         return values  # the common case: keep the original buffers
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed) if empty else trimmed
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
 def display(values: pa.ChunkedArray | pa.Array) -> pd.Series:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-PROBLEM_COLUMNS: tuple[str, ...] = ("file", "table", "row", "column", "value", "rule", "message", "severity")
+PROBLEM_COLUMNS: tuple[str, ...] = ("file", "table", "row", "column", "value", "kept", "rule", "message", "severity")
 """Columns of a problem frame. ``row`` is the 1-based data row of the file (header excluded; <NA> for a problem of
-the whole table), ``value`` the offending value as text, ``severity`` ``error`` (the row is rejected) or ``warning``."""
+the whole table), ``value`` the offending value as read (text), ``kept`` the value kept after a declared change
+(normalisation warnings; <NA> otherwise), ``severity`` ``error`` (the row is rejected) or ``warning``."""
 
 
 def problem_frame(
@@ -21,6 +22,8 @@ def problem_frame(
     rule: str,
     message: pd.Series | Sequence[str] | str,
     severity: str,
+    *,
+    kept: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Problem rows for 0-based row positions `rows` (None: one problem about the whole table)."""
     if rows is None:
@@ -38,6 +41,7 @@ def problem_frame(
         "row": row,
         "column": pd.array([column] * n, dtype="string"),
         "value": value,
+        "kept": pd.array([pd.NA] * n, dtype="string") if kept is None else pd.array(kept.to_numpy(), dtype="string"),
         "rule": pd.array([rule] * n, dtype="string"),
         "message": msg,
         "severity": pd.array([severity] * n, dtype="string"),

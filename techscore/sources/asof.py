@@ -11,7 +11,12 @@ financials                fiscal years whose reporting date (31 May of year+1 by
 innovation_indicators     years whose reporting date (31 May of year+1 by default) is before D
 ip_rights                 rights filed before D; a grant on/after D becomes NaT and the status reverts to what was
                           known at D (granted if granted before D, else pending); a status change dated on/after D
-                          reverts the same way; a pledge dated on/after D is not yet known (pledged False)
+                          reverts the same way; a pledge dated on/after D is not yet known (pledged False).
+                          A change without its own date (status beyond granted without status_date, granted
+                          without a grant date, pledged without pledged_date, or those columns absent) is known
+                          only from the data's snapshot date (`PointInTime.snapshot`; default never): before it
+                          the right is taken as it was at grant (granted if granted before D, else pending;
+                          not pledged)
 supply_chain              invoices dated before D; a payment on/after D becomes NaT (still unpaid at D)
 tax                       grades published before D (30 April of year+1 by default)
 loans                     loans issued before D; a default on/after D becomes NaT
@@ -39,7 +44,7 @@ import pandas as pd
 from techscore.exceptions import SchemaError
 from techscore.sources.schema import CERTIFICATIONS, TABLE_NAMES, TABLES, PointInTime
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Changes whenever a point-in-time rule changes, so cached datasets built under the old rules are rebuilt."""
 
 _EMPTY_DTYPES = {
@@ -110,7 +115,7 @@ def known_as_of(
         "enterprises": lambda f: _enterprises(f, d),
         "financials": lambda f: _years_known(f, last_known_year(d, pit.financials_known)),
         "innovation_indicators": lambda f: _years_known(f, last_known_year(d, pit.indicators_known)),
-        "ip_rights": lambda f: _ip_rights(f, d),
+        "ip_rights": lambda f: _ip_rights(f, d, _snapshot_known(pit, d)),
         "supply_chain": lambda f: _null_on_after(_rows_before(f, "date", d), ("paid_date",), d),
         "tax": lambda f: _years_known(f, last_known_year(d, pit.tax_known)),
         "loans": lambda f: _null_on_after(_rows_before(f, "issued", d), ("default_date",), d),
@@ -210,11 +215,33 @@ def _set(values: pd.Series, where: np.ndarray, value: object) -> pd.Series:
     return values.mask(where, value)
 
 
-def _ip_rights(frame: pd.DataFrame, d: pd.Timestamp) -> pd.DataFrame:
+def _snapshot_known(pit: PointInTime, d: pd.Timestamp) -> bool:
+    """Whether changes without a date of their own are known before `d`: only once the data were extracted."""
+    return pit.snapshot is not None and pd.Timestamp(pit.snapshot) < d
+
+
+def _undated(frame: pd.DataFrame, column: str, changed: np.ndarray) -> np.ndarray:
+    """Rows with a change (`changed`) whose date `column` is missing (or the column absent)."""
+    if column not in frame.columns:
+        return changed
+    return changed & frame[column].isna().to_numpy(dtype=bool)
+
+
+def _ip_rights(frame: pd.DataFrame, d: pd.Timestamp, undated_known: bool = False) -> pd.DataFrame:
     frame = _rows_before(frame, "filed", d)
     changes: dict[str, pd.Series] = {}
     late_grant = _on_after(frame, "granted", d)
     late_status = _on_after(frame, "status_date", d)
+    late_pledge = _on_after(frame, "pledged_date", d)
+    if not undated_known and len(frame):  # a change of unknown date: not known before the snapshot
+        status = frame["status"] if "status" in frame.columns else pd.Series("pending", index=frame.index)
+        granted_status = (status == "granted").to_numpy(dtype=bool, na_value=False)
+        changed = ~status.isin(["pending", "granted"]).to_numpy(dtype=bool) & status.notna().to_numpy(dtype=bool)
+        late_grant = late_grant | _undated(frame, "granted", granted_status)
+        late_status = late_status | _undated(frame, "status_date", changed)
+        if "pledged" in frame.columns:
+            pledged = frame["pledged"].fillna(False).to_numpy(dtype=bool)
+            late_pledge = late_pledge | _undated(frame, "pledged_date", pledged)
     if late_grant.any() or late_status.any():
         granted_known = (frame["granted"] < d).to_numpy(dtype=bool, na_value=False) if "granted" in frame else (
             np.zeros(len(frame), dtype=bool)
@@ -227,13 +254,12 @@ def _ip_rights(frame: pd.DataFrame, d: pd.Timestamp) -> pd.DataFrame:
         not_pending = (status != "pending").to_numpy(dtype=bool, na_value=False)
         status = _set(status, (late_status & ~granted_known) | (late_grant & not_pending), "pending")
         changes["status"] = status
-        if late_grant.any():
-            changes["granted"] = frame["granted"].mask(late_grant)
-        if late_status.any():
-            changes["status_date"] = frame["status_date"].mask(late_status)
-    late_pledge = _on_after(frame, "pledged_date", d)
+        for column, late in (("granted", late_grant), ("status_date", late_status)):
+            if late.any() and column in frame.columns:
+                changes[column] = frame[column].mask(late)
     if late_pledge.any():
-        changes["pledged_date"] = frame["pledged_date"].mask(late_pledge)
+        if "pledged_date" in frame.columns:
+            changes["pledged_date"] = frame["pledged_date"].mask(late_pledge)
         if "pledged" in frame.columns:
             changes["pledged"] = _set(frame["pledged"], late_pledge, False)
     return frame.assign(**changes) if changes else frame

@@ -15,6 +15,7 @@ when the data are not known to be clean, and use its ``valid`` tables.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 
 from techscore.exceptions import SchemaError, ValidationError
 from techscore.sources._coerce import EXPECTED, coerce, display
+from techscore.sources._normalise import INVISIBLE, Changes, normalise
 from techscore.sources._problems import empty_problems, problem_frame, summarize
 from techscore.sources.asof import empty_table
 from techscore.sources.schema import TABLE_NAMES, TABLES
@@ -73,16 +75,21 @@ class RawTable:
         """The raw values as a DataFrame (text stays text)."""
         return to_pandas(self.data)
 
-    def typed(self) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-        """All contract columns typed (absent ones all missing) and, per present column, where typing failed."""
+    def typed(self) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, tuple[pa.ChunkedArray, Changes]]]:
+        """All contract columns normalised and typed (absent ones all missing): the frame, per present column where
+        typing failed, and per normalised column the text kept and the rows each change altered."""
         columns: dict[str, pd.Series] = {}
         failed: dict[str, np.ndarray] = {}
+        changed: dict[str, tuple[pa.ChunkedArray, Changes]] = {}
         for col in TABLES[self.name].columns:
             if col.name in self.data.column_names:
-                columns[col.name], failed[col.name] = coerce(self.data.column(col.name), col.kind)
+                kept, changes = normalise(self.data.column(col.name), col)
+                if changes:
+                    changed[col.name] = (kept, changes)
+                columns[col.name], failed[col.name] = coerce(kept, col.kind)
             else:
                 columns[col.name], _ = coerce(pa.nulls(self.n_rows), col.kind)
-        return pd.DataFrame(columns, copy=False), failed
+        return pd.DataFrame(columns, copy=False), failed, changed
 
 
 @dataclass(eq=False)
@@ -250,8 +257,13 @@ def load_sources(
         raw = load_table(folder, name)
         if errors == "raise" and raw.missing_required:
             raise SchemaError(f"{raw.file} lacks required column(s) {', '.join(raw.missing_required)} of {name}.")
-        frames[name], failed = raw.typed()
+        frames[name], failed, changed = raw.typed()
         paths[name] = raw.path
+        if changed:
+            changes = normalise_problems(raw, changed)
+            warnings.warn(
+                f"{len(changes):,} value(s) in {raw.file} were normalised as the data contract declares (run "
+                f"`techscore validate` for the full list): {summarize(changes)}", NormalisedValueWarning, stacklevel=2)
         if errors == "raise" and any(mask.any() for mask in failed.values()):
             problems = type_problems(raw, failed)
             raise ValidationError(
@@ -260,6 +272,43 @@ def load_sources(
                 problems=problems,
             )
     return Sources.from_frames(frames, paths)
+
+
+class NormalisedValueWarning(UserWarning):
+    """Values were changed on the way in as the contract declares (white space, width, case, another spelling)."""
+
+
+_SHOWN = "[" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE if c != " ") + "]"
+_CHANGE_TEXT: dict[str, str] = {
+    "whitespace": "has white space or invisible characters around it",
+    "width": "has full-width characters",
+    "case": "is not in the contract's case",
+    "synonym": "is another spelling of the contract's value",
+}
+
+
+def visible(values: pd.Series) -> pd.Series:
+    """Text with every invisible or unusual space shown as ``<U+XXXX>`` (tab, no-break, zero-width, BOM, ...), so a
+    message says what was removed; the problem's ``value`` keeps the text as read."""
+    return values.str.replace(_SHOWN, lambda m: f"<U+{ord(m.group(0)):04X}>", regex=True)
+
+
+def normalise_problems(raw: RawTable, changed: dict[str, tuple[pa.ChunkedArray, Changes]]) -> pd.DataFrame:
+    """The warnings (one per change and cell) of the values `RawTable.typed` changed: value as read, value kept."""
+    parts = []
+    for column, (kept, changes) in changed.items():
+        for rule, mask in changes:
+            rows = np.flatnonzero(mask)
+            take = pa.array(rows, type=pa.int64())
+            values = display(raw.data.column(column).take(take))
+            kept_values = display(kept.take(take))
+            shown = kept_values.fillna("<missing>")
+            message = (f"{column} '" + visible(values.fillna("")) + f"' {_CHANGE_TEXT[rule]}; kept '" + shown
+                       + "'").str.replace("'<missing>'", "as missing", regex=False)
+            parts.append(problem_frame(raw.file, raw.name, rows, column, values, rule, message, "warning",
+                                       kept=kept_values))
+    return pd.concat(parts, ignore_index=True) if parts else empty_problems()
+
 
 
 def type_problems(raw: RawTable, failed: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -51,6 +51,9 @@ def report(result: ValidationResult, *, max_problems: int = 100) -> dict:
         "ok": result.ok,
         "folder": str(result.folder) if result.folder is not None else None,
         "lenient_check_character": result.lenient_check_character,
+        "snapshot_date": None if result.snapshot_date is None else str(result.snapshot_date.date()),
+        "snapshot_source": result.snapshot_source,
+        "file_errors": [str(m) for m in result.file_errors["message"]],
         "errors": result.n_errors,
         "warnings": result.n_warnings,
         "tables": {

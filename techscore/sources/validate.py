@@ -13,6 +13,13 @@ Conventions
 - ``row`` in a problem is the 1-based data row of the file, header excluded (row 1 is the first line after the
   header of a CSV, or the first row of a Parquet file); <NA> for a problem of the whole table.
 - A row with at least one ``error`` is rejected; ``warning`` rows are kept.
+- A value is changed only as its column's contract declares (`techscore.sources.schema.NORMALISATIONS`: white
+  space, width, case, synonym), each change a warning with the value as read (``value``) and kept (``kept``).
+- A table that lacks a required column (or the required `enterprises` table itself) is a file-level error: the
+  table's rows are not checked one by one, all are rejected, and `ValidationResult.file_errors` lists it (the
+  command exits 2).
+- Dates of events (`Column.past`) after the snapshot date (`techscore.sources.snapshot`) and years after its year
+  break ``after_snapshot``.
 - Duplicate keys: the first row with a key is kept and every later row with the same key is rejected (reason
   names the first row), whether or not the first row passes its other rules.
 - Foreign keys point at the *valid* rows of `enterprises`: a row whose firm is absent breaks ``foreign_key``;
@@ -42,22 +49,27 @@ from techscore.sources.load import (
     RawTable,
     Sources,
     find_table_file,
+    normalise_problems,
     raw_from_frame,
     read_table_file,
     type_problems,
 )
-from techscore.sources.schema import TABLE_NAMES, TABLES
+from techscore.sources.schema import NORMALISATIONS, TABLE_NAMES, TABLES
+from techscore.sources.snapshot import snapshot_date as resolve_snapshot
 
 ERROR, WARNING = "error", "warning"
+FILE_RULES: tuple[str, ...] = ("table_missing", "required_column")
+"""Rules whose error makes a whole file unusable (the command exits 2)."""
 YEARS: tuple[int, int] = (1900, 2100)
 """Plausible years (inclusive) of `year` columns and of dates."""
 REQUIRED_TABLES: tuple[str, ...] = ("enterprises",)
 """Tables that must have a file; every other table may be absent."""
 
 RULES: dict[str, str] = {
-    "table_missing": "a required table has no file",
-    "required_column": "a required column is missing from the file (every row is rejected)",
+    "table_missing": "a required table has no file (file-level)",
+    "required_column": "a required column is missing from the file (file-level: every row is rejected)",
     "unknown_column": "a column outside the contract; it is ignored (warning)",
+    **{rule: f"{text} (warning)" for rule, text in NORMALISATIONS.items()},
     "type": "a value cannot be read as its column's type: date, number, integer or true/false",
     "required_value": "a required value is empty",
     "uscc_format": "a firm code is not 18 characters of the GB 32100-2015 alphabet",
@@ -68,6 +80,7 @@ RULES: dict[str, str] = {
     "negative": "a money amount or a count is below zero",
     "year_range": f"a year or date lies outside {YEARS[0]}-{YEARS[1]}",
     "date_order": "dates out of order: filed <= granted <= expires, issued < default_date, date <= due/paid date",
+    "after_snapshot": "the date of an event (or a year) after the data's snapshot (extraction) date",
     "duplicate_key": "a row repeats the key of an earlier row (the first is kept)",
     "foreign_key": "a firm code that is not in enterprises",
     "foreign_key_rejected": "a firm whose enterprises row was rejected",
@@ -109,6 +122,9 @@ class ValidationResult:
     counts: pd.DataFrame
     folder: Path | None = None
     lenient_check_character: bool = False
+    snapshot_date: pd.Timestamp | None = None
+    snapshot_source: str = ""
+    """Where the snapshot date came from: ``given``, the file recording it, or ``today``."""
 
     @property
     def n_errors(self) -> int:
@@ -117,6 +133,12 @@ class ValidationResult:
     @property
     def n_warnings(self) -> int:
         return int((self.problems["severity"] == WARNING).sum())
+
+    @property
+    def file_errors(self) -> pd.DataFrame:
+        """The file-level errors (a missing required table or column): the data cannot be used as they are."""
+        p = self.problems
+        return p[(p["severity"] == ERROR) & p["rule"].isin(FILE_RULES)]
 
     @property
     def ok(self) -> bool:
@@ -135,6 +157,7 @@ def validate(
     source: str | Path | Mapping[str, pd.DataFrame],
     *,
     lenient_check_character: bool = False,
+    snapshot_date: str | pd.Timestamp | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ValidationResult:
     """Check raw tables against the data contract and separate the valid rows from the rejected ones.
@@ -147,10 +170,14 @@ def validate(
     lenient_check_character
         Report a firm code whose check character fails (some genuine early-pilot codes do) as a warning and keep
         the row; the code must still be 18 characters of the alphabet.
+    snapshot_date
+        The data's extraction date (default: ``snapshot_date`` recorded in the folder's ``manifest.json`` or
+        ``world.json``, else today); no event in the data may be dated after it.
     progress
         Called with each table's name before it is checked (for a progress display).
     """
     get_raw, folder = _reader(source)
+    snapshot, snapshot_source = resolve_snapshot(folder, snapshot_date)
     problems: list[pd.DataFrame] = []
     valid: dict[str, pd.DataFrame] = {}
     paths: dict[str, Path | None] = {}
@@ -169,7 +196,7 @@ def validate(
             valid[name] = empty_table(name)
             counts.append(_count_row(name, None, 0, 0, problems[-1:] if name in REQUIRED_TABLES else []))
             continue
-        check = _TableCheck(raw, lenient_check_character, targets)
+        check = _TableCheck(raw, lenient_check_character, targets, snapshot)
         check.run()
         if any(name == target for _, target in _all_foreign_keys()):
             targets[name] = _KeyIndex.of(check)
@@ -192,6 +219,8 @@ def validate(
         counts=counts_frame,
         folder=folder,
         lenient_check_character=lenient_check_character,
+        snapshot_date=snapshot,
+        snapshot_source=snapshot_source,
     )
 
 
@@ -324,12 +353,13 @@ class _KeyIndex:
 class _TableCheck:
     """The rules of one table, run column by column; collects problems and the rows that have an error."""
 
-    def __init__(self, raw: RawTable, lenient: bool, targets: dict[str, _KeyIndex]) -> None:
+    def __init__(self, raw: RawTable, lenient: bool, targets: dict[str, _KeyIndex], snapshot: pd.Timestamp) -> None:
         self.raw = raw
         self.table = TABLES[raw.name]
         self.lenient = lenient
         self.targets = targets
-        self.typed, self.failed = raw.typed()
+        self.snapshot = snapshot
+        self.typed, self.failed, self.changed = raw.typed()
         self.error = np.zeros(raw.n_rows, dtype=bool)
         self._problems: list[pd.DataFrame] = []
         self._codes: dict[str, tuple[np.ndarray, pd.Series, int]] = {}
@@ -409,6 +439,9 @@ class _TableCheck:
     # -- rules ------------------------------------------------------------------------------------------------
     def run(self) -> None:
         self.check_columns()
+        if self.raw.missing_required:
+            return  # a file-level error: the rows are all rejected, not checked one by one
+        self.check_changes()
         self.check_types()
         self.check_required()
         self.check_uscc()
@@ -416,6 +449,7 @@ class _TableCheck:
         self.check_choices()
         self.check_ranges()
         self.check_date_order()
+        self.check_snapshot()
         self.check_duplicates()
         self.check_foreign_keys()
 
@@ -423,13 +457,34 @@ class _TableCheck:
         for column in self.raw.missing_required:
             self.add_table(
                 "required_column", column,
-                f"{self.raw.file} lacks the required column {column} of table {self.raw.name}; every row is rejected",
+                f"{self.raw.file} lacks the required column {column} of table {self.raw.name}; the table cannot be "
+                "used (every row is rejected)",
             )
         for column in self.raw.extra_columns:
             self.add_table(
                 "unknown_column", column, f"column {column} is not in the {self.raw.name} contract; it is ignored",
                 severity=WARNING,
             )
+
+    def check_changes(self) -> None:
+        """A warning for every value changed on the way in (the column's declared normalisations)."""
+        if self.changed:
+            self._problems.append(normalise_problems(self.raw, self.changed))
+        self.changed = {}
+
+    def check_snapshot(self) -> None:
+        day = np.datetime64(self.snapshot.date(), "D")
+        shown = str(self.snapshot.date())
+        for col in self.table.columns:
+            if col.kind == "date" and col.past and self.present(col.name):
+                dates = self.typed[col.name].to_numpy()
+                late = ~np.isnat(dates) & (dates.astype("datetime64[D]") > day)
+                self.add("after_snapshot", col.name, late,
+                         _quoted(col.name, f"is after the data's snapshot date {shown}"))
+        if self.present("year") and "year" in self.table.columns_of_kind("int"):
+            late = (self.typed["year"] > self.snapshot.year).fillna(False).to_numpy(dtype=bool)
+            self.add("after_snapshot", "year", late,
+                     _quoted("year", f"is after the year of the data's snapshot date {shown}"))
 
     def check_types(self) -> None:
         problems = type_problems(self.raw, self.failed)

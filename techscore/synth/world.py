@@ -232,6 +232,7 @@ def ground_truth(cfg: SynthConfig, defaults: Defaults, summary: SynthSummary) ->
 def _metadata(cfg: SynthConfig, firms: Firms, summary: SynthSummary) -> dict:
     return {
         "generator": "techscore.synth",
+        "snapshot_date": f"{cfg.end_year}-12-31",
         "config": asdict(cfg),
         "rows": summary.rows,
         "files": summary.files,

@@ -13,9 +13,35 @@ import numpy as np
 import pandas as pd
 
 from techscore.sources.asof import last_known_year
-from techscore.sources.schema import TAX_GRADES, PointInTime
+from techscore.sources.schema import TABLES, TAX_GRADES, PointInTime
 
 Tables = dict[str, pd.DataFrame]
+
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(
+    f"{t.name}.{c.name}" for t in TABLES.values() for c in t.columns if not c.required)
+"""Every optional column of the contract, as ``table.column``: data may lack any of them."""
+
+
+def blank(world: Tables, columns) -> Tables:
+    """The world as data lacking `columns` (``table.column``) hold it: those columns all missing, as the loader
+    types a column the file does not have."""
+    out = dict(world)
+    for name, column in (c.split(".", 1) for c in columns):
+        if name in out and column in out[name].columns:
+            frame = out[name]
+            out[name] = frame.assign(**{column: frame[column].mask(pd.Series(True, index=frame.index))})
+    return out
+
+
+def mutate_without(mutation, world: Tables, absent, d: pd.Timestamp, rng: np.random.Generator,
+                   pit: PointInTime) -> Tables | None:
+    """`mutation` applied to data lacking the `absent` columns: what the mutation would have written in them is
+    lost, as it would be in such data. None when the mutation finds nothing to change there."""
+    changed = mutation(world, d, rng, pit)
+    if changed is None:
+        return None
+    changed = blank(changed, absent)
+    return changed if any(not changed[k].equals(world[k]) for k in world) else None
 
 
 def _after(d: pd.Timestamp, rng: np.random.Generator, max_days: int = 900) -> pd.Timestamp:

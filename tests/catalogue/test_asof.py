@@ -138,3 +138,26 @@ def test_sorted_tables_give_the_same_views_as_prefixes(world, d):
         pd.testing.assert_frame_equal(_canonical(a[name]), _canonical(b[name]), obj=name)
     cut = b["supply_chain"]
     assert np.shares_memory(cut["amount"].to_numpy(), ordered["supply_chain"]["amount"].to_numpy())  # a view
+
+
+@pytest.mark.parametrize("dates", ["empty", "absent"])
+def test_ip_changes_without_a_date_are_known_only_from_the_snapshot(dates):
+    """A lapse, transfer or pledge whose date the data lack could have happened the day before the extraction:
+    before the snapshot the right is as it was at grant; from the snapshot on the change is known."""
+    ip = pd.DataFrame({
+        "uscc": ["A"] * 5, "ip_id": list("12345"), "filed": [ts("2015-01-01")] * 5,
+        "granted": [ts("2017-01-01"), ts("2017-01-01"), pd.NaT, pd.NaT, ts("2017-01-01")],
+        "status": ["lapsed", "transferred_out", "invalid", "granted", "granted"],
+        "status_date": [pd.NaT] * 5,
+        "pledged": [False, False, False, False, True], "pledged_date": [pd.NaT] * 5,
+    })
+    if dates == "absent":
+        ip = ip.drop(columns=["status_date", "pledged_date"])
+    v = known_as_of({"ip_rights": ip}, D)["ip_rights"]
+    assert v["status"].tolist() == ["granted", "granted", "pending", "pending", "granted"]
+    assert v["granted"].notna().tolist() == [True, True, False, False, True]
+    assert v["pledged"].tolist() == [False] * 5
+    after = known_as_of({"ip_rights": ip}, D, PointInTime(snapshot="2022-02-28"))["ip_rights"]
+    pd.testing.assert_frame_equal(after, ip)  # extracted before D: every change is known at D
+    on_d = known_as_of({"ip_rights": ip}, D, PointInTime(snapshot=str(D.date())))["ip_rights"]
+    assert on_d["status"].tolist() == v["status"].tolist()  # known from the snapshot on, not before

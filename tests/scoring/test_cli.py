@@ -127,3 +127,67 @@ def test_raw_tables_need_a_date_and_the_models_catalogue(raw_world, tmp_path):
     assert result.exit_code == 2
     assert "trained on version 0123456789abcdef" in " ".join(result.stderr.split())
     assert runner.invoke(app, [*args, "--skip-catalogue-check", "--json"]).exit_code == 0
+
+
+@pytest.fixture
+def bad_raw(raw_world, tmp_path):
+    """The raw world with one bad row of each kind a night's batch meets: an invalid region and a duplicated row in
+    enterprises, an impossible date and an infinite amount in two invoices (CSV), a loan issued after the snapshot."""
+    from tests.catalogue.world import make_world
+
+    world = make_world(n_firms=60, seed=4)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    ent = world["enterprises"]
+    region_firm, twin_firm = ent["uscc"].iloc[3], ent["uscc"].iloc[5]
+    ent = ent.astype({"region": "string"})
+    ent.loc[3, "region"] = "4403"
+    ent = pd.concat([ent, ent.iloc[[5]]], ignore_index=True)
+    ent.to_parquet(folder / "enterprises.parquet", index=False)
+    sc = world["supply_chain"].astype({"date": "string", "amount": "string"})
+    sc.loc[0, "date"] = "2021-02-30"
+    sc.loc[1, "amount"] = "inf"
+    sc.to_csv(folder / "supply_chain.csv", index=False)
+    loans = world["loans"].copy()
+    loans.loc[0, "issued"] = pd.Timestamp("2031-01-01")  # after the snapshot date below
+    loans.loc[0, "default_date"] = pd.NaT
+    for name in ("financials", "ip_rights", "innovation_indicators", "tax"):
+        world[name].to_parquet(folder / f"{name}.parquet", index=False)
+    loans.to_parquet(folder / "loans.parquet", index=False)
+    return folder, region_firm, twin_firm, list(ent["uscc"].drop_duplicates())
+
+
+def test_raw_batch_goes_on_past_bad_rows_and_rejects_firms_validation_rejects(raw_world, bad_raw, tmp_path):
+    data, ws, model, folder, X = raw_world
+    bad, region_firm, twin_firm, firms = bad_raw
+    out = tmp_path / "scores.parquet"
+    base = ["score", "--model", str(folder), "--input", str(bad), "--as-of", AS_OF, "--workspace", str(ws),
+            "--output", str(out), "--snapshot-date", "2030-12-31"]
+    summary = _json(runner.invoke(app, [*base, "--json"]))
+    assert summary["input"] == len(firms) == summary["scored"] + summary["rejected"]
+    assert summary["rejected_by"]["region"] == 1 and summary["rejected_by"]["duplicate_key"] == 1
+    validation = summary["validation"]
+    # the two bad invoices and the loan are left out (with the rows of the rejected firm), the rest is used
+    assert validation["tables"]["supply_chain"]["rejected"] >= 2 and validation["tables"]["loans"]["rejected"] >= 1
+    assert all(c["input"] == c["valid"] + c["rejected"] for c in validation["tables"].values())
+    assert validation["firms_rejected"] == 2 and validation["snapshot_date"] == "2030-12-31"
+    scores = pq.read_table(out).to_pandas()
+    assert region_firm not in set(scores["uscc"]) and twin_firm not in set(scores["uscc"])
+    rejects = pq.read_table(tmp_path / "scores.rejects.parquet").to_pandas().set_index("uscc")
+    assert rejects.loc[region_firm, "reject_code"] == "region"
+    assert "enterprises.parquet row 4: region '4403'" in rejects.loc[region_firm, "reject_reason"]
+    assert rejects.loc[twin_firm, "reject_code"] == "duplicate_key"
+    # the firms validation kept are scored from the valid rows only
+    assert len(scores) + len(rejects) == len(firms)
+    strict = runner.invoke(app, [*base, "--strict"])
+    assert strict.exit_code == 2 and "--strict stops at the first" in " ".join(strict.stderr.split())
+
+
+def test_raw_batch_stops_on_a_missing_required_column(raw_world, bad_raw, tmp_path):
+    data, ws, model, folder, X = raw_world
+    bad = bad_raw[0]
+    pd.read_parquet(bad / "loans.parquet").drop(columns=["issued"]).to_parquet(bad / "loans.parquet", index=False)
+    result = runner.invoke(app, ["score", "--model", str(folder), "--input", str(bad), "--as-of", AS_OF,
+                                 "--workspace", str(ws), "--output", str(tmp_path / "s.parquet")])
+    assert result.exit_code == 2
+    assert "loans.parquetlackstherequiredcolumnissued" in "".join(result.stderr.split())  # Rich may fold the path

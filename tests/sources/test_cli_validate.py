@@ -72,3 +72,25 @@ def test_usage_and_file_errors_exit_2(tmp_path, world) -> None:
     ambiguous = runner.invoke(app, ["validate", str(folder)])
     assert ambiguous.exit_code == 2 and "table tax is ambiguous" in flat(ambiguous)
     assert runner.invoke(app, ["validate", str(folder), "--max-show", "-1"]).exit_code == 2
+
+
+def test_missing_required_column_or_table_exits_2_naming_file_and_column(tmp_path, world) -> None:
+    world["loans"] = world["loans"].drop(columns=["issued"])
+    folder = write_world(world, tmp_path / "data", "csv")
+    result = runner.invoke(app, ["validate", str(folder), "--json"])
+    assert result.exit_code == 2
+    assert f"{folder / 'loans.csv'}lackstherequiredcolumnissued".replace(" ", "") in "".join(result.stderr.split())
+    report = json.loads((folder / "validation_report.json").read_text(encoding="utf-8"))
+    assert report["tables"]["loans"]["rejected"] == report["tables"]["loans"]["input"] == len(world["loans"])
+    (folder / "enterprises.csv").unlink()
+    result = runner.invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 2 and "table enterprises is required" in " ".join(result.stderr.split())
+
+
+def test_snapshot_date_option(tmp_path, world) -> None:
+    folder = write_world(world, tmp_path / "data", "parquet")
+    late = runner.invoke(app, ["validate", str(folder), "--snapshot-date", "2021-01-01", "--json"])
+    assert late.exit_code == 1
+    data = json.loads(late.stdout)
+    assert data["snapshot_date"] == "2021-01-01" and data["rules"]["after_snapshot"]["errors"] > 0
+    assert runner.invoke(app, ["validate", str(folder), "--snapshot-date", "someday"]).exit_code == 2

@@ -13,6 +13,7 @@ from techscore.exceptions import SchemaError, ValidationError
 from techscore.sources import Sources, load_sources, load_table
 from techscore.sources._coerce import DTYPES, coerce
 from techscore.sources.asof import empty_table
+from techscore.sources.load import NormalisedValueWarning
 from techscore.sources.schema import TABLE_NAMES, TABLES
 from tests.sources.conftest import as_text, write_text, write_world
 
@@ -111,10 +112,12 @@ def test_missing_required_column_raises(tmp_path, world) -> None:
     assert load_sources(tmp_path, errors="coerce").tax["grade"].isna().all()
 
 
-def test_csv_text_is_trimmed_and_null_tokens_are_missing(tmp_path) -> None:
+def test_csv_text_is_trimmed_with_a_warning_and_null_tokens_are_missing(tmp_path) -> None:
     (tmp_path / "tax.csv").write_text("uscc,year,grade\n 914403001922038216 ,2020,A\n914403001922038216,NA,\n",
                                       encoding="utf-8")
-    tax = load_sources(tmp_path).tax
+    with pytest.warns(NormalisedValueWarning, match=r"tax.csv row 1, column uscc: uscc ' 914403001922038216 ' has "
+                                                    r"white space .* kept '914403001922038216'"):
+        tax = load_sources(tmp_path).tax
     assert tax["uscc"].tolist() == ["914403001922038216"] * 2
     assert tax["year"].isna().tolist() == [False, True]
     assert tax["grade"].isna().tolist() == [False, True]
@@ -135,15 +138,16 @@ def test_sources_from_frames_fills_absent_tables() -> None:
     ("kind", "values", "typed", "bad"),
     [
         ("date", ["2020-01-31", " 2020-02-29 ", "2021-02-29", "2020-1-1", "2020-01-01T08:30", "20200101", None, ""],
-         ["2020-01-31", "2020-02-29", None, None, "2020-01-01 08:30", None, None, None],
-         [False, False, True, True, False, True, False, False]),
+         ["2020-01-31", None, None, None, "2020-01-01 08:30", None, None, None],
+         [False, True, True, True, False, True, False, False]),
         ("money", ["1.5", "-2", "2e3", ".5", "inf", "1,000", "abc", None],
          [1.5, -2.0, 2000.0, 0.5, None, None, None, None], [False, False, False, False, True, True, True, False]),
         ("int", ["7", "2020.0", "2.5", "x", None], [7, 2020, None, None, None], [False, False, True, True, False]),
-        ("bool", ["true", "FALSE", "yes", "n", "1", "是", "否", "maybe", None],
-         [True, False, True, False, True, True, False, None, None],
-         [False, False, False, False, False, False, False, True, False]),
-        ("str", [" a ", "", None, "b c"], ["a", None, None, "b c"], [False] * 4),
+        # typing changes no value: other spellings and white space are declared normalisations, made before it
+        ("bool", ["true", "FALSE", "True", "1", "0", "yes", "是", "否", " true", None],
+         [True, False, True, True, False, None, None, None, None, None],
+         [False, False, False, False, False, True, True, True, True, False]),
+        ("str", [" a ", "", None, "b c"], [" a ", None, None, "b c"], [False] * 4),
     ],
 )
 def test_text_coercion(kind, values, typed, bad) -> None:

@@ -57,7 +57,12 @@ CASES = [
     ("tax", 0, "grade", None, "required_value"),
     ("financials", 1, "uscc", None, "required_value"),
     ("loans", 2, "uscc", "91440300MA5F", "uscc_format"),
-    ("supply_chain", 4, "seller_uscc", "91440300ma5fabcde1", "uscc_format"),
+    ("supply_chain", 4, "seller_uscc", "91440300MA5FABCDEI", "uscc_format"),  # I is not in the alphabet
+    ("supply_chain", 5, "buyer_uscc", lambda w: w["supply_chain"].loc[5, "buyer_uscc"][:9] + "\u200b"
+     + w["supply_chain"].loc[5, "buyer_uscc"][9:], "uscc_format"),  # an invisible character inside is not repaired
+    ("ip_rights", 4, "kind", "in\u00a0vention", "choice"),
+    ("loans", 4, "issued", lambda w: "2099-01-01", "after_snapshot"),
+    ("supply_chain", 6, "date", lambda w: "2030-01-01", "after_snapshot"),
     ("enterprises", 3, "uscc", lambda w: bad_check(w["enterprises"].loc[3, "uscc"]), "uscc_check"),
     ("tax", 2, "uscc", lambda w: bad_check(w["tax"].loc[2, "uscc"]), "uscc_check"),
     ("enterprises", 4, "industry", "C99", "industry"),
@@ -142,13 +147,15 @@ def test_optional_tables_may_be_absent(tmp_path, world) -> None:
     assert list(result.valid.loans.columns)[:2] == ["loan_id", "bank_id"]
 
 
-def test_missing_required_column_rejects_every_row_once(tmp_path, world, fmt) -> None:
+def test_missing_required_column_is_a_file_level_error(tmp_path, world, fmt) -> None:
     world["financials"] = world["financials"].drop(columns=["revenue"])
+    world["financials"].loc[0, "employees"] = -5  # not checked row by row: the file cannot be used
     result = validate(write_world(world, tmp_path, fmt))
     hit = find(result.problems, table="financials", rule="required_column", column="revenue")
     assert len(hit) == 1 and pd.isna(hit["row"].iloc[0])
     assert str(tmp_path / f"financials.{fmt}") in hit["message"].iloc[0]
     assert len(find(result.problems, table="financials")) == 1
+    assert result.file_errors["message"].tolist() == hit["message"].tolist()
     assert result.counts.loc["financials", "rejected"] == len(world["financials"])
     assert result.rejects["financials"]["reasons"].str.contains("lacks the required column revenue").all()
     assert_accounting(result)
@@ -266,9 +273,10 @@ def test_valid_tables_are_typed(tmp_path, text_world) -> None:
 
 def test_rule_ids_are_stable() -> None:
     assert list(RULES) == [
-        "table_missing", "required_column", "unknown_column", "type", "required_value", "uscc_format",
-        "uscc_check", "industry", "region", "choice", "negative", "year_range", "date_order", "duplicate_key",
-        "foreign_key", "foreign_key_rejected", "year_before_founded",
+        "table_missing", "required_column", "unknown_column", "whitespace", "width", "case", "synonym", "type",
+        "required_value", "uscc_format", "uscc_check", "industry", "region", "choice", "negative", "year_range",
+        "date_order", "after_snapshot", "duplicate_key", "foreign_key", "foreign_key_rejected",
+        "year_before_founded",
     ]
 
 
@@ -294,3 +302,50 @@ def test_large_grouped_and_sorted_tables_take_the_fast_paths(tmp_path) -> None:
     assert rules.loc[("supply_chain", len(supply))] == "duplicate_key"
     assert len(result.problems) == 3
     assert_accounting(result)
+
+
+def test_snapshot_date_bounds_every_date_of_an_event(tmp_path, text_world, fmt) -> None:
+    """A loan issued, an invoice dated, a right filed, a default or a fiscal year after the data's extraction date is
+    rejected (after_snapshot); dates that may lie ahead (expiry, due date) are not bounded."""
+    w = text_world
+    w["loans"].loc[0, ["issued", "default_date"]] = ["2024-01-02", None]
+    w["loans"].loc[1, "default_date"] = "2024-05-01"
+    w["supply_chain"].loc[0, ["date", "due_date", "paid_date"]] = ["2024-03-01", "2024-05-01", None]
+    w["supply_chain"].loc[1, "due_date"] = "2024-02-01"  # due after the snapshot: fine
+    pending = int(np.flatnonzero(w["ip_rights"]["granted"].isna())[0])
+    w["ip_rights"].loc[pending, "filed"] = "2024-01-01"
+    w["financials"].loc[0, "year"] = "2024"
+    w["enterprises"].loc[0, "high_tech"] = "2024-02-02"
+    result = validate(write_text(w, tmp_path, fmt), snapshot_date="2023-12-31")
+    assert result.snapshot_date == pd.Timestamp("2023-12-31") and result.snapshot_source == "given"
+    late = result.problems[result.problems["rule"] == "after_snapshot"]
+    assert set(zip(late["table"], late["row"], late["column"], strict=True)) == {
+        ("loans", 1, "issued"), ("loans", 2, "default_date"), ("supply_chain", 1, "date"),
+        ("ip_rights", pending + 1, "filed"), ("financials", 1, "year"), ("enterprises", 1, "high_tech")}
+    assert (late["severity"] == "error").all()
+    assert "is after the data's snapshot date 2023-12-31" in late["message"].iloc[0]
+    assert set(result.problems["rule"]) <= {"after_snapshot", "foreign_key_rejected"}
+    assert_accounting(result)
+
+
+def test_snapshot_date_is_recorded_with_the_data_or_today(tmp_path, world) -> None:
+    import json
+
+    from techscore.exceptions import ValidationError
+
+    world["loans"].loc[0, "issued"] = pd.Timestamp("2022-03-01")
+    world["loans"].loc[0, "default_date"] = pd.NaT
+    folder = write_world(world, tmp_path, "parquet")
+    today = validate(folder)
+    assert today.ok and today.snapshot_source == "today"
+    assert today.snapshot_date == pd.Timestamp.today().normalize()
+    (folder / "world.json").write_text(json.dumps({"snapshot_date": "2022-02-28"}), encoding="utf-8")
+    recorded = validate(folder)
+    assert recorded.snapshot_source == str(folder / "world.json")
+    assert find(recorded.problems, table="loans", row=1, column="issued", rule="after_snapshot").shape[0] == 1
+    (folder / "manifest.json").write_text(json.dumps({"snapshot_date": "2022-12-31"}), encoding="utf-8")
+    assert validate(folder).ok  # manifest.json is read first
+    assert not validate(folder, snapshot_date="2022-01-01").ok  # an option overrides the record
+    (folder / "manifest.json").write_text(json.dumps({"snapshot_date": "end of year"}), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"manifest.json, key snapshot_date must be a date .* got 'end of year'"):
+        validate(folder)

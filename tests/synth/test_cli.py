@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from techscore.cli import app
+from techscore.synth.dirty import INJECTIONS
 
 
 def test_synth_command_writes_world_and_summary(tmp_path):
@@ -22,7 +23,7 @@ def test_synth_command_json_and_dirty(tmp_path):
     result = CliRunner().invoke(app, ["synth", "--firms", "300", "--seed", "3", "--out", str(out), "--dirty", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert summary["rows"]["enterprises"] == 300 and summary["dirty"] == 9
+    assert summary["rows"]["enterprises"] == 300 and summary["dirty"] == len(INJECTIONS)
     assert (out / "dirty_manifest.json").is_file()
 
 
