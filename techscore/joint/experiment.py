@@ -6,7 +6,7 @@ What runs
 For a spec (`techscore.joint.spec`) with banks B1..Bk and variants among ``own``, ``pooled``, ``own_bank``,
 ``pooled_bank``:
 
-1. the loan dataset is built point in time (`techscore.model.train.load_data`, cached by fingerprint) and each
+1. the loan dataset is built point in time (`techscore.dataset.load_dataset`, cached by fingerprint) and each
    loan gets its lending bank's relationship features (`techscore.joint.bank_features`; missing for banks that
    do not supply them);
 2. one out-of-time split for all loans (train < ``train_before`` <= validation < ``test_from`` <= test); a bank's
@@ -135,7 +135,7 @@ class JointResult:
 
 # --- data -------------------------------------------------------------------------------------------------------
 def _dataset(spec: JointSpec, progress: Progress | None) -> LoanDataset:
-    from techscore.model.train import load_data
+    from techscore.dataset.experiment import load_dataset
 
     folder = spec.resolve(spec.data.path)  # type: ignore[arg-type]
     if spec.synth is not None and not folder.exists():
@@ -144,7 +144,7 @@ def _dataset(spec: JointSpec, progress: Progress | None) -> LoanDataset:
         if progress is not None:
             progress(0, 1, f"generating a synthetic world of {spec.synth.firms:,} firms")
         generate(spec.synth.firms, spec.synth.seed, folder)
-    return load_data(spec.experiment_spec(), progress=progress)
+    return load_dataset(spec.experiment_spec(), progress=progress)
 
 
 def _with_bank_features(spec: JointSpec, ds: LoanDataset) -> tuple[pd.DataFrame, list[FeatureMeta]]:

@@ -2,8 +2,8 @@
 
 Steps, each a function of its own:
 
-1. `load_data`: the loan dataset (built point in time from raw tables, reused when its fingerprint matches) or a
-   tabular file;
+1. `techscore.dataset.load_dataset`: the loan dataset (built point in time from raw tables with the spec's
+   workspace's catalogue, reused when its fingerprint matches) or a tabular file;
 2. `make_folds`: out of time (train < A <= validation < B <= test) or stratified k folds;
 3. `fit_fold`: booster with early stopping on validation, calibrator on validation (`fit_pd_model`), and the
    WOE scorecard challenger on the same rows;
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from techscore.dataset.experiment import load_dataset
 from techscore.dataset.frame import LABEL, LoanDataset
 from techscore.exceptions import SpecError
 from techscore.model import metrics as M
@@ -42,48 +43,10 @@ from techscore.model.scorecard import ScorecardModel, fit_scorecard
 from techscore.model.split import Fold, full_fold, make_folds
 from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
 
-__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "load_data", "train",
-           "write_outputs"]
+__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "train", "write_outputs"]
 
 PARTS = ("train", "valid", "test")
 HEADLINE = ("auc", "gini", "ks", "brier", "log_loss")
-
-
-# --- 1. data ----------------------------------------------------------------------------------------------------
-def load_data(spec: ExperimentSpec, *, progress: Callable[[int, int, str], None] | None = None) -> LoanDataset:
-    """The experiment's dataset: a tabular file, or the loan dataset built from raw tables (cached by fingerprint)."""
-    from techscore.dataset.tabular import load_tabular, stratified_sample
-
-    data = spec.data
-    if data.tabular is not None:
-        return load_tabular(spec.resolve(data.tabular), target=data.target, id_column=data.id_column,  # type: ignore[arg-type]
-                            date_column=data.date_column, segment_columns=data.segment_columns,
-                            directions=data.directions, sample=data.sample, seed=spec.split.seed, name=spec.name)
-    from techscore.dataset.build import build_dataset
-    from techscore.sources.schema import PointInTime
-
-    source = spec.resolve(data.path)  # type: ignore[arg-type]
-    if not source.is_dir():
-        raise SpecError(f"{_shown(spec)}: key 'data.path': folder {source} does not exist "
-                        "(run `techscore synth` or point it at a folder of raw tables).")
-    pit = PointInTime(**{k: tuple(v) if isinstance(v, list) else v for k, v in (data.point_in_time or {}).items()})
-    ds = build_dataset(source, groups=data.groups, window_months=data.window_months,
-                       observation_end=data.observation_end, point_in_time=pit, out=spec.dataset_dir,
-                       progress=progress)
-    if data.sample is not None:
-        keep = stratified_sample(ds.frame[LABEL].to_numpy(), data.sample, spec.split.seed)
-        ds = LoanDataset(frame=ds.frame.iloc[keep], features=ds.features, fingerprint=ds.fingerprint,
-                         name=ds.name, summary={**ds.summary, "sample": data.sample}, path=ds.path)
-    return ds
-
-
-def _shown(spec: ExperimentSpec) -> str:
-    if spec.path is None:
-        return f"experiment '{spec.name}'"
-    try:
-        return spec.path.relative_to(spec.workspace.resolve()).as_posix()
-    except ValueError:
-        return str(spec.path)
 
 
 # --- 3. fitting a fold ------------------------------------------------------------------------------------------
@@ -212,7 +175,7 @@ def _segments(spec: ExperimentSpec | None, dataset: LoanDataset) -> list[str]:
         return [*present, *extra]
     missing = [s for s in spec.segments if s not in dataset.frame.columns]
     if missing:
-        raise SpecError(f"{_shown(spec)}: key 'segments' names columns the data does not have: {', '.join(missing)}.")
+        raise SpecError(f"{spec.shown}: key 'segments' names columns the data does not have: {', '.join(missing)}.")
     return list(spec.segments)
 
 
@@ -296,7 +259,7 @@ def train(
     spec = experiment if isinstance(experiment, ExperimentSpec) else load_experiment(experiment, workspace=workspace)
     mspec = (model_spec if isinstance(model_spec, ModelSpec) else
              load_model_spec(model_spec) if model_spec is not None else spec.model_spec())
-    ds = dataset if dataset is not None else load_data(spec)
+    ds = dataset if dataset is not None else load_dataset(spec)
     tracker: list[Callback] = []
     if tracking:
         from techscore.model.tracking import mlflow_callback

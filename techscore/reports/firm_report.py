@@ -113,7 +113,7 @@ def key_figure_history(
 
     Parameters
     ----------
-    sources : raw tables (`techscore.dataset.build.load_sources`) — the features are computed point-in-time.
+    sources : raw tables (`techscore.sources.load.load_sources`) — the features are computed point-in-time.
     firms : columns uscc and as_of (the last date of each firm's series) and section (its industry section).
     ids : features to show; those the catalogue lacks are left out.
 
@@ -328,7 +328,7 @@ def build_firm_report(
     spec = run_experiment(ctx, workspace)
     sources = None
     if spec is not None and spec.data.path is not None and spec.resolve(spec.data.path).is_dir():
-        from techscore.dataset.build import load_sources
+        from techscore.sources.load import load_sources
 
         sources = load_sources(spec.resolve(spec.data.path))
     if ds is None and as_of is None and spec is not None and spec.dataset_dir is not None:

@@ -211,13 +211,13 @@ def run_dataset(ctx: RunContext, *, workspace: str | Path | None = None):
 
     Raises ReportError when the run has no experiment spec or the data it names are gone.
     """
-    from techscore.model.train import load_data
+    from techscore.dataset.experiment import load_dataset
 
     spec = run_experiment(ctx, workspace)
     if spec is None:
         raise ReportError(f"run {ctx.run_id} holds no experiment spec (experiment.toml); cannot find its data.")
     try:
-        return load_data(spec), spec
+        return load_dataset(spec), spec
     except (FileNotFoundError, OSError) as exc:
         raise ReportError(f"the data of run {ctx.run_id} cannot be loaded: {exc}") from exc
 
