@@ -34,6 +34,13 @@ from techscore.dataset.experiment import load_dataset
 from techscore.dataset.frame import LABEL, LoanDataset
 from techscore.exceptions import SpecError
 from techscore.model import metrics as M
+from techscore.model.artifacts import (
+    MEMBERSHIP_FILE,
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    SEGMENTS_FILE,
+    membership_table,
+)
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
 from techscore.model.fit import fit_pd_model
 from techscore.model.lgbm import BoosterFit
@@ -371,6 +378,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.tables = tables
     result.report = {**report, "metrics": metrics}
     result.predictions = predictions.sort_values("row", kind="stable").reset_index(drop=True) if cv else predictions
+    result.membership = membership_table(frame, {"train": train_idx, "valid": final.fold.valid, "test": test_idx})
     result.learning_curve = (final.fit.evals.get("valid", []), final.fit.best_iteration)
 
 
@@ -418,8 +426,9 @@ def _split_table(folds: list[Fold], final: Fold, y: np.ndarray) -> pd.DataFrame:
 
 # --- 5. outputs -------------------------------------------------------------------------------------------------
 def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
-    """Write the run's files into `out` (replaced): metrics.json, segments.csv, tables/, plots/, predictions,
-    the PDModel folder `model/` and copies of the spec files under `spec/`."""
+    """Write the run's artifact set into `out` (replaced), as `techscore.model.artifacts` declares it:
+    metrics.json, membership.parquet, predictions.parquet, segments.csv, tables/, plots/, the PDModel folder
+    `model/` and copies of the spec files under `spec/`."""
     from techscore.model import plots
 
     out = Path(out)
@@ -428,11 +437,11 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
     (out / "tables").mkdir(parents=True)
     paths: dict[str, Path] = {"out": out}
     mspec = result.model_spec
-    paths["metrics.json"] = out / "metrics.json"
+    paths["metrics.json"] = out / METRICS_FILE
     paths["metrics.json"].write_text(json.dumps(_clean(result.report), indent=2, ensure_ascii=False), encoding="utf-8")
     seg = result.tables.get("segments", pd.DataFrame())
-    seg.to_csv(out / "segments.csv", index=False)
-    paths["segments.csv"] = out / "segments.csv"
+    seg.to_csv(out / SEGMENTS_FILE, index=False)
+    paths["segments.csv"] = out / SEGMENTS_FILE
     for name, table in result.tables.items():
         if name in ("segments", "challenger_points"):
             continue
@@ -444,8 +453,11 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         (out / "challenger" / "metrics.json").write_text(
             json.dumps(_clean(result.report.get("challenger", {})), indent=2), encoding="utf-8")
     pred = result.predictions
-    pred.to_parquet(out / "predictions.parquet", index=False)
-    paths["predictions"] = out / "predictions.parquet"
+    pred.to_parquet(out / PREDICTIONS_FILE, index=False)
+    paths["predictions"] = out / PREDICTIONS_FILE
+    if result.membership is not None:
+        result.membership.to_parquet(out / MEMBERSHIP_FILE, index=False)
+        paths["membership"] = out / MEMBERSHIP_FILE
 
     y, p = pred[LABEL].to_numpy(), pred["pd"].to_numpy()
     curves = {"LightGBM": (y, p)}

@@ -19,7 +19,7 @@ _LAZY = {
     "firm_report_inputs": "techscore.reports.firm_report",
     "FirmReportInputs": "techscore.reports.firm_report",
     "key_figure_history": "techscore.reports.firm_report",
-    "open_run": "techscore.reports.run",
+    "explain_run": "techscore.reports.model_report",
     "to_pdf": "techscore.reports.pdf",
     "check_page": "techscore.reports.chromium",
     "find_chromium": "techscore.reports.chromium",

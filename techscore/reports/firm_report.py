@@ -254,14 +254,12 @@ def _run_references(ctx, *, workspace=None, log: bool = True):
 
     from techscore.explain.reasons import REFERENCES_FILE, fit_references
     from techscore.explain.summary import SUMMARY_FOLDER
-    from techscore.reports.run import run_dataset, split_rows
 
     found = ctx.find(REFERENCES_FILE)
     if found is not None:
         return References.load(found), None
-    ds, spec = run_dataset(ctx, workspace=workspace)
-    train_rows, _ = split_rows(ctx, ds, spec)
-    refs = fit_references(ds.frame.loc[train_rows], ctx.model.features, fingerprint=ds.fingerprint)
+    ds, _spec = ctx.dataset(workspace=workspace)
+    refs = fit_references(ds.frame.loc[ctx.rows("train", ds.frame)], ctx.model.features, fingerprint=ds.fingerprint)
     if log:
         folder = Path(tempfile.mkdtemp(prefix="techscore-refs-"))
         refs.save(folder / REFERENCES_FILE)
@@ -313,10 +311,10 @@ def build_firm_report(
     years before are drawn beside its industry peers. The report (and PDF) is logged to the run under `reports/`.
     """
     from techscore.explain._format import check_lang
-    from techscore.reports.run import REPORTS_ARTIFACT_PATH, open_run, run_experiment
+    from techscore.model.artifacts import REPORTS_ARTIFACT_PATH, RunArtifacts
 
     check_lang(lang)
-    ctx = open_run(run, tracking_uri=tracking_uri)
+    ctx = RunArtifacts.load(run, tracking_uri=tracking_uri)
     model = ctx.model
     table = read_batch(batch) if batch is not None else pd.DataFrame({"uscc": list(usccs)})
     table = table.assign(uscc=table["uscc"].astype("string").str.strip().str.upper())
@@ -325,7 +323,7 @@ def build_firm_report(
         raise ReportError("no firm to report on: give --uscc CODE or a --batch file with a uscc column.")
     refs, ds = _run_references(ctx, workspace=workspace, log=log)
     scored_as_is = all(f in table.columns for f in model.feature_ids)
-    spec = run_experiment(ctx, workspace)
+    spec = ctx.experiment_spec(workspace)
     sources = None
     if spec is not None and spec.data.path is not None and spec.resolve(spec.data.path).is_dir():
         from techscore.sources.load import load_sources
