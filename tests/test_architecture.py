@@ -14,7 +14,7 @@ def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "Contracts: 1 kept, 0 broken." in result.stdout
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
 
 
 def test_engine_never_imports_user_workspace() -> None:
@@ -27,4 +27,28 @@ def test_engine_never_imports_user_workspace() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in {"features", "models", "experiments"}]
+    assert offenders == []
+
+
+def _package_of(module: str, is_package: bool) -> str:
+    return module if is_package else module.rpartition(".")[0]
+
+
+def test_no_module_imports_another_packages_private_names() -> None:
+    """`_name` and `_module` are private to their package: shared code lives in a public module."""
+    offenders = []
+    for path in (ROOT / "techscore").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        importer = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        home = _package_of(importer, rel.name == "__init__")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("techscore")):
+                continue
+            parts = node.module.split(".")
+            private_at = next((i for i, p in enumerate(parts) if p.startswith("_")), None)
+            if private_at is not None and ".".join(parts[:private_at]) != home:
+                offenders.append(f"{rel}: from {node.module} import ...")
+            source_package = node.module if (ROOT / Path(*parts)).is_dir() else node.module.rpartition(".")[0]
+            offenders += [f"{rel}: {a.name} from {node.module}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__") and source_package != home and node.module != home]
     assert offenders == []

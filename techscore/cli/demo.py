@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         from techscore.exceptions import ValidationError
         from techscore.explain.summary import explain_callback
         from techscore.model.registry import promote
-        from techscore.model.train import train
+        from techscore.model.training import train
         from techscore.scoring import score_file
         from techscore.sources.rejects import write_report
         from techscore.sources.validate import validate

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
         from techscore.dataset.experiment import load_dataset
         from techscore.explain.summary import explain_callback
-        from techscore.model.train import train
+        from techscore.model.training import train
         from techscore.specs import load_experiment
 
         with cli_errors():
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from techscore.exceptions import SpecError
-        from techscore.model.tune import tune
+        from techscore.model.tuning import tune
 
         with cli_errors():
             if trials is None and timeout is None:

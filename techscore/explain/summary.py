@@ -4,7 +4,7 @@
 (saved as `references.json`, beside the model), computes SHAP values on the test rows and writes global
 importance (per feature, and per cluster of correlated features), the direction checks, the values themselves and
 the importance and beeswarm plots (Chinese and English). `explain_callback()` does this at the end of
-`techscore.model.train.train` and logs the folder to the run as `explain/`.
+`techscore.model.training.train` and logs the folder to the run as `explain/`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from techscore.explain._format import LANGS
+from techscore.bilingual import LANGS
 from techscore.explain.clusters import cluster_importance, feature_clusters
 from techscore.explain.directions import direction_check
 from techscore.explain.reasons import REFERENCES_FILE, References, fit_references
@@ -97,7 +97,7 @@ def summarize(
 
 def explain_callback(*, by: str = "seg_industry", max_rows: int = MAX_ROWS, plots: bool = True,
                      tracking_uri: str | None = None):
-    """A `techscore.model.train` callback: at the end of training, fit the reason-code references on the final
+    """A `techscore.model.training` callback: at the end of training, fit the reason-code references on the final
     model's training rows and compute SHAP values on the test rows (the run's split membership, never re-derived),
     write them into `<outputs>/explain/` (and `references.json` into the model folder), and log them to the
     MLflow run when the run is tracked (at `tracking_uri`, default the one training uses). Add it after the

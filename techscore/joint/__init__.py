@@ -15,4 +15,13 @@ Submodules are imported on use, so importing `techscore.joint` stays light.
 
 from __future__ import annotations
 
-__all__ = ["auth", "bank_features", "chart", "compare", "experiment", "psi", "runs", "server", "spec"]
+from techscore.lazy import lazy_exports
+
+_EXPORTS = {
+    "JointResult": "techscore.joint.experiment",
+    "run_joint": "techscore.joint.experiment",
+    "JointSpec": "techscore.joint.spec",
+    "load_joint": "techscore.joint.spec",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

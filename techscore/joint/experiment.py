@@ -16,7 +16,7 @@ For a spec (`techscore.joint.spec`) with banks B1..Bk and variants among ``own``
    bank's train and validation loans, the own models once per bank on its own (a bank with fewer than
    ``min_bad`` defaults in either part gets no own model, and the table says why);
 4. every variant is scored on each bank's test loans and measured with the training pipeline's evaluation
-   (`techscore.model.train.evaluate_predictions`: AUC, Gini, KS, Brier, log loss, lift, calibration by grade,
+   (`techscore.model.training.evaluate_predictions`: AUC, Gini, KS, Brier, log loss, lift, calibration by grade,
    segments, score PSI against the bank's training loans);
 5. the bank's cut-off (`techscore.joint.compare`) is what the policy's cut-off tool gives on the bank's test
    applicants: each variant's own PDs choose the threshold (NPL rule: the expected bad rate, the mean PD of the
@@ -64,7 +64,7 @@ from techscore.joint.bank_features import BANK_FEATURE_IDS, BANK_FEATURES, bank_
 from techscore.joint.compare import approval_cutoff, at_cutoff, bootstrap_auc, npl_cutoff
 from techscore.joint.spec import VARIANTS, JointSpec, load_joint
 from techscore.model.pdmodel import PDModel
-from techscore.model.train import Evaluation, evaluate_predictions
+from techscore.model.training import Evaluation, evaluate_predictions
 from techscore.specs import ModelSpec
 
 __all__ = ["ChildRun", "JointResult", "Outcome", "run_joint"]
@@ -137,13 +137,6 @@ class JointResult:
 def _dataset(spec: JointSpec, progress: Progress | None) -> LoanDataset:
     from techscore.dataset.experiment import load_dataset
 
-    folder = spec.resolve(spec.data.path)  # type: ignore[arg-type]
-    if spec.synth is not None and not folder.exists():
-        from techscore.synth import generate
-
-        if progress is not None:
-            progress(0, 1, f"generating a synthetic world of {spec.synth.firms:,} firms")
-        generate(spec.synth.firms, spec.synth.seed, folder)
     return load_dataset(spec.experiment_spec(), progress=progress)
 
 
@@ -469,7 +462,7 @@ def _write(result: JointResult, out: Path) -> dict[str, Path]:
 def _child_files(o: Outcome, frame_test: pd.DataFrame, folder: Path, *, log_model: bool, with_plots: bool) -> None:
     """A child run's files: test tables, predictions on the bank's test loans, plots and (own models) the model."""
     from techscore.model import plots
-    from techscore.model.train import importance_table
+    from techscore.model.training import importance_table
 
     ev = o.evaluation
     assert ev is not None and o.model is not None
@@ -503,11 +496,11 @@ class _Parent:
 
     def __init__(self, trk, spec: JointSpec, mspec: ModelSpec, ds: LoanDataset) -> None:
         from techscore.joint import runs
-        from techscore.model.train import _params
+        from techscore.model.training import run_params
 
         self.trk, self.spec = trk, spec
         self.experiment = trk.platform.experiment
-        self.params = _params(spec.experiment_spec(), mspec, ds)
+        self.params = run_params(spec.experiment_spec(), mspec, ds)
         tags = {"techscore.joint": spec.name, "techscore.joint.role": "parent",
                 "techscore.dataset_fingerprint": ds.fingerprint, "techscore.model_spec": mspec.name,
                 "techscore.joint.banks": ",".join(spec.banks)}

@@ -154,7 +154,8 @@ class TrackingSpec(SpecPart):
 
 
 class SynthSpec(SpecPart):
-    """Generate the synthetic world into `data.path` when that folder does not exist yet (demos)."""
+    """`techscore joint` generates the synthetic world into `data.path` when that folder does not exist yet (demos);
+    the experiment itself only reads data."""
 
     firms: Annotated[int, Field(ge=10)]
     seed: int = 0

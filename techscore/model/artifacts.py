@@ -1,6 +1,6 @@
 """A run as a typed artifact set: written once by training, read by one reader (`RunArtifacts.load`).
 
-`techscore.model.train.write_outputs` writes, and every reader (explain, the reports, joint, scoring, the CLI)
+`techscore.model.training.write_outputs` writes, and every reader (explain, the reports, joint, scoring, the CLI)
 reads through `RunArtifacts`, so no reader re-derives a split or guesses a column:
 
 =========================  ==========================================================================================

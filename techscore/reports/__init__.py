@@ -8,7 +8,7 @@ Names are imported lazily so that importing `techscore.reports` stays light.
 
 from __future__ import annotations
 
-from importlib import import_module
+from techscore.lazy import lazy_exports
 
 _LAZY = {
     "build_model_report": "techscore.reports.model_report",
@@ -27,8 +27,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'techscore.reports' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import LANGS, format_pd, format_value
 from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import ReportError
-from techscore.explain._format import LANGS, format_pd, format_value
 from techscore.explain.reasons import References, reason_codes
 from techscore.explain.shap_values import Explanation, explain
 from techscore.reports._render import data_uri, render, write_page
@@ -193,10 +193,10 @@ def _trends(history: pd.DataFrame | None, metas: list[FeatureMeta], uscc: str) -
 
 def _firm_pages(inputs: FirmReportInputs) -> list[dict]:
     from techscore.explain import plots
-    from techscore.explain.plots import _sigmoid
+    from techscore.model.calibrate import sigmoid
 
     expl = inputs.explanation
-    base_pd = format_pd(_sigmoid(expl.base))
+    base_pd = format_pd(float(sigmoid(expl.base)))
     pages = []
     for i in range(len(expl.values)):
         firm = inputs.firms.iloc[i]
@@ -310,7 +310,7 @@ def build_firm_report(
     from the run's raw tables as of `as_of` (default: the run's observation end), and its key figures over the
     years before are drawn beside its industry peers. The report (and PDF) is logged to the run under `reports/`.
     """
-    from techscore.explain._format import check_lang
+    from techscore.bilingual import check_lang
     from techscore.model.artifacts import REPORTS_ARTIFACT_PATH, RunArtifacts
 
     check_lang(lang)

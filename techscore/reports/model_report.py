@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import LANGS, check_lang
 from techscore.explain import direction_check
-from techscore.explain._format import LANGS, check_lang
 from techscore.explain.reasons import References
 from techscore.explain.shap_values import Explanation
 from techscore.model.artifacts import REPORTS_ARTIFACT_PATH, RunArtifacts
@@ -288,7 +288,7 @@ def _cluster_rows(clusters: pd.DataFrame | None, metas: dict, top: int = 15) -> 
 def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     """The model report as one self-contained HTML page (both languages inside; `lang` shown first)."""
     from techscore.explain import plots
-    from techscore.explain.plots import _sigmoid
+    from techscore.model.calibrate import sigmoid
 
     expl = inputs.explanation
     imp = expl.importance()
@@ -336,7 +336,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
         missing_rows=_missing_rows(inputs.dataset_summary, expl),
         metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
         challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
-        shap_base_pd=fmt_pct(_sigmoid(expl.base)), shap_plots=shap_plots, importance=importance,
+        shap_base_pd=fmt_pct(float(sigmoid(expl.base))), shap_plots=shap_plots, importance=importance,
         directions=dir_rows, tolerance=tolerance, unused=unused, clusters=clusters,
         direction_counts={"pass": int(counts.get("pass", 0)), "fail": n_fail, "weak": int(counts.get("weak", 0)),
                           "other": int(counts.get("n/a", 0) + counts.get("unused", 0))},

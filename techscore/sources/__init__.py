@@ -4,6 +4,7 @@ Loading and validation are re-exported lazily (they import pandas and pyarrow, t
 validator itself is `techscore.sources.validate.validate` (the module keeps the name `validate`).
 """
 
+from techscore.lazy import lazy_exports
 from techscore.sources.schema import (
     CERTIFICATIONS,
     INNOVATION_INDICATORS,
@@ -35,10 +36,4 @@ _LAZY: dict[str, str] = {
 }
 __all__ += list(_LAZY)
 
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -63,6 +63,7 @@ def joint_ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("joint-ws")
     (root / "experiments").mkdir()
     (root / "models").mkdir()
+    (root / "features").symlink_to(Path(__file__).resolve().parents[2] / "features")  # the spec's own catalogue
     (root / "models" / "joint_fast.toml").write_text(MODEL, encoding="utf-8")
     world = root / "world"
     generate(3000, 5, world, default_rate=0.08)

@@ -11,7 +11,7 @@ import pytest
 from techscore.explain.reasons import REFERENCES_FILE, References, fit_references
 from techscore.explain.summary import explain_callback
 from techscore.model.artifacts import RunArtifacts
-from techscore.model.train import train
+from techscore.model.training import train
 from tests.model.conftest import make_loan_dataset, write_workspace
 
 MODEL = """

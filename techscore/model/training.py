@@ -14,7 +14,7 @@ Steps, each a function of its own:
 For cross-validated experiments (data without dates) the test metrics are out-of-fold; the registered model is
 then fitted the same way on all rows (a stratified validation share drives early stopping and calibration).
 
->>> from techscore.model.train import train                  # doctest: +SKIP
+>>> from techscore.model.training import train                  # doctest: +SKIP
 >>> result = train("experiments/polish.toml")                # doctest: +SKIP
 >>> result.metrics["cv_auc_mean"], result.run_id             # doctest: +SKIP
 """
@@ -50,7 +50,8 @@ from techscore.model.scorecard import ScorecardModel, fit_scorecard
 from techscore.model.split import Fold, full_fold, make_folds
 from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
 
-__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "train", "write_outputs"]
+__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "run_params", "train",
+           "write_outputs"]
 
 PARTS = ("train", "valid", "test")
 HEADLINE = ("auc", "gini", "ks", "brier", "log_loss")
@@ -186,7 +187,8 @@ def _segments(spec: ExperimentSpec | None, dataset: LoanDataset) -> list[str]:
     return list(spec.segments)
 
 
-def _params(spec: ExperimentSpec | None, model_spec: ModelSpec, dataset: LoanDataset) -> dict[str, str]:
+def run_params(spec: ExperimentSpec | None, model_spec: ModelSpec, dataset: LoanDataset) -> dict[str, str]:
+    """The run's parameters as MLflow logs them: the model spec, split and data keys flattened (`model.seed`)."""
     flat: dict[str, str] = {}
 
     def walk(prefix: str, obj: object) -> None:
@@ -283,7 +285,7 @@ def train(
     y = ds.y.to_numpy()
     result = TrainResult(experiment=spec, model_spec=mspec, dataset=ds)
     result.folds = make_folds(ds.frame, y, spec.split)
-    result.params = _params(spec, mspec, ds)
+    result.params = run_params(spec, mspec, ds)
     out_dir = Path(out) if out is not None else spec.workspace / "mlruns" / "outputs" / spec.name
     emit(first, TrainEnv("start", result))
     try:

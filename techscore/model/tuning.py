@@ -15,7 +15,7 @@
   ranges, e.g. an L1 of 0 becomes 1e-4), so the study starts from the spec; the best parameters are written back
   as a new model spec, `models/<spec name>_tuned.toml`.
 
->>> from techscore.model.tune import tune                               # doctest: +SKIP
+>>> from techscore.model.tuning import tune                               # doctest: +SKIP
 >>> res = tune("experiments/polish.toml", trials=50)                    # doctest: +SKIP
 >>> res.best_value, res.spec_path                                       # doctest: +SKIP
 """
