@@ -34,7 +34,9 @@ test_from = 2023-01-01
 """
 
 OTHER_CATALOGUE = '''
-from techscore.catalogue import feature
+from techscore.catalogue import feature, feature_group
+
+RD = feature_group("rd", name_zh="研发投入", name_en="R&D", order=10)
 
 @feature(group="rd", name_zh="别的", name_en="Other workspace's feature", unit="ratio", direction=-1,
          sources=("financials",), description="Only in the workspace the command runs in.")
