@@ -18,11 +18,11 @@ from techscore.lazy import lazy_exports
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "validate": "techscore.sources.validate",
+    "validate": "techscore.sources.validation",
     "train": "techscore.model.training",
     "tune": "techscore.model.tuning",
     "score": "techscore.scoring.score:score_file",
-    "explain": "techscore.explain.shap_values",
+    "explain": "techscore.explain:",
     "run_joint": "techscore.joint.experiment",
     "load_model": "techscore.model.pdmodel",
     "load_experiment": "techscore.specs",

@@ -1,6 +1,7 @@
 """The one way a techscore package exports names without importing what they need until they are used.
 
-A package declares ``name -> "module"`` (the name is looked up in that module) or ``name -> "module:attr"`` and
+A package declares ``name -> "module"`` (the name is looked up in that module), ``name -> "module:attr"`` or
+``name -> "module:"`` (the module itself) and
 installs the returned `__getattr__` and `__dir__`; `import techscore` then stays light (no pandas, LightGBM,
 numba or matplotlib until a name that needs them is touched). `callable_module` lets a package whose name is
 also its main verb (`techscore.explain`) be called as that function, so the package never hides the function.
@@ -22,7 +23,9 @@ __all__ = ["callable_module", "lazy_exports"]
 
 
 def _resolve(target: str, name: str) -> Any:
-    module, _, attr = target.partition(":")
+    module, colon, attr = target.partition(":")
+    if colon and not attr:  # "package:": the module itself (a callable package, `techscore.explain`)
+        return import_module(module)
     return getattr(import_module(module), attr or name)
 
 

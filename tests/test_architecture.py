@@ -52,3 +52,25 @@ def test_no_module_imports_another_packages_private_names() -> None:
             offenders += [f"{rel}: {a.name} from {node.module}" for a in node.names
                           if a.name.startswith("_") and not a.name.startswith("__") and source_package != home and node.module != home]
     assert offenders == []
+
+
+def test_no_module_shadows_a_function() -> None:
+    """A package's exported function is never hidden by a submodule of the same name (once that is imported)."""
+    import importlib
+    import inspect
+
+    clashes = []
+    for init in (ROOT / "techscore").rglob("__init__.py"):
+        package = ".".join(init.parent.relative_to(ROOT).parts)
+        for name in getattr(importlib.import_module(package), "__all__", []):
+            if (init.parent / f"{name}.py").exists() or (init.parent / name / "__init__.py").exists():
+                value = getattr(importlib.import_module(package), name)
+                if not inspect.ismodule(value) or not callable(value):
+                    clashes.append(f"{package}.{name}")
+    assert clashes == []
+    import techscore.model.training  # noqa: F401 - importing the modules must not rebind the names
+    import techscore.sources.validation  # noqa: F401
+    from techscore.model import train
+    from techscore.sources import validate
+
+    assert inspect.isfunction(train) and inspect.isfunction(validate)

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from techscore.model.training import train
         from techscore.scoring import score_file
         from techscore.sources.rejects import write_report
-        from techscore.sources.validate import validate
+        from techscore.sources.validation import validate
         from techscore.specs import load_experiment
         from techscore.synth import generate
         from techscore.workspace import default_mlflow_uri

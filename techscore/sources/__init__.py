@@ -1,7 +1,7 @@
 """Raw enterprise tables: the data contract, loading and validation.
 
 Loading and validation are re-exported lazily (they import pandas and pyarrow, the contract does not). The
-validator itself is `techscore.sources.validate.validate` (the module keeps the name `validate`).
+validator is `techscore.sources.validate` (defined in `techscore.sources.validation`).
 """
 
 from techscore.lazy import lazy_exports
@@ -28,8 +28,9 @@ _LAZY: dict[str, str] = {
     "Sources": "techscore.sources.load",
     "load_sources": "techscore.sources.load",
     "load_table": "techscore.sources.load",
-    "RULES": "techscore.sources.validate",
-    "ValidationResult": "techscore.sources.validate",
+    "RULES": "techscore.sources.validation",
+    "validate": "techscore.sources.validation",
+    "ValidationResult": "techscore.sources.validation",
     "write_rejects": "techscore.sources.rejects",
     "write_report": "techscore.sources.rejects",
     "write_valid": "techscore.sources.rejects",

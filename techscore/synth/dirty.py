@@ -1,6 +1,6 @@
 """Dirty mode: inject a documented set of contract violations into a written world.
 
-Each injection breaks one rule of `techscore.sources.validate.RULES` (the ids below are those rule ids) at one
+Each injection breaks one rule of `techscore.sources.validation.RULES` (the ids below are those rule ids) at one
 cell, and is listed in ``dirty_manifest.json`` with table, file, 1-based data row (header excluded), column and
 rule. `financials` is rewritten as CSV (``financials.csv``), since a value of the wrong type can only be stored in
 a text file. Rows of enterprises are chosen among the youngest firms, which have the fewest rows elsewhere;
@@ -111,7 +111,7 @@ def inject(out: Path, rng: np.random.Generator) -> list[dict]:
         else:
             pq.write_table(table, out / f"{name}.parquet", compression="zstd")
     manifest = {
-        "rules": "rule ids of techscore.sources.validate.RULES",
+        "rules": "rule ids of techscore.sources.validation.RULES",
         "row": "1-based data row of the file, header excluded",
         "injections": entries,
         "side_effects": "rows of other tables whose firm is an injected enterprises row break foreign_key_rejected",

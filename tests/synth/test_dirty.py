@@ -8,7 +8,7 @@ import pytest
 
 from techscore.synth.dirty import INJECTIONS
 
-validate_module = pytest.importorskip("techscore.sources.validate")
+validate_module = pytest.importorskip("techscore.sources.validation")
 
 
 def test_manifest_lists_every_injection(dirty_world):
