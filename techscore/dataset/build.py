@@ -21,7 +21,7 @@ How a row is built
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from techscore.catalogue import Catalogue, load_catalogue
 from techscore.dataset.fingerprint import file_hashes, fingerprint
 from techscore.dataset.frame import FRAME_FILE, KEY_COLUMNS, LABEL, SUMMARY_FILE, LoanDataset
 from techscore.exceptions import SchemaError
+from techscore.progress import Progress
 from techscore.sources.asof import as_tables, sort_by_known
 from techscore.sources.industry import section_of
 from techscore.sources.load import load_sources
@@ -41,8 +42,6 @@ LIFECYCLE_FEATURE = "profile_lifecycle_stage"
 """The catalogue feature that gives `seg_lifecycle`."""
 DATASET_SEGMENTS: tuple[str, ...] = ("seg_industry", "seg_region", "seg_lifecycle", "seg_first_loan")
 
-Progress = Callable[[int, int, str], None]
-"""Called as `progress(done, total, what)` after each step of a long computation (for a progress bar)."""
 
 
 def _sources(data: Any) -> Any:

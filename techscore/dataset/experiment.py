@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from techscore.catalogue import Catalogue, load_catalogue
-from techscore.dataset.build import Progress, build_dataset, dataset_fingerprint
+from techscore.dataset.build import build_dataset, dataset_fingerprint
 from techscore.dataset.frame import LABEL, LoanDataset
 from techscore.exceptions import SpecError
+from techscore.progress import Progress
 from techscore.sources.schema import PointInTime
 from techscore.specs import ExperimentSpec
 

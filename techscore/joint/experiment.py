@@ -47,7 +47,7 @@ what each party may read apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,11 +60,11 @@ from techscore.joint.spec import VARIANTS, JointSpec, load_joint
 from techscore.joint.tables import comparison_tables, write_files
 from techscore.joint.tracking import JointCallback, JointEnv
 from techscore.model.events import emit
+from techscore.progress import Progress
 from techscore.specs import ModelSpec
 
 __all__ = ["ChildRun", "JointResult", "Outcome", "run_joint"]
 
-Progress = Callable[[int, int, str], None]
 SUMMARY_COLUMNS = ("bank", "variant", "auc", "auc_lo", "auc_hi", "ks", "calibration_oe", "approval_rate",
                    "approved_bad_rate")
 

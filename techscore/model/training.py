@@ -48,6 +48,7 @@ from techscore.model.pdmodel import PDModel
 from techscore.model.scale import grade_table, pd_to_grade, pd_to_score
 from techscore.model.scorecard import ScorecardModel, fit_scorecard
 from techscore.model.split import Fold, full_fold, make_folds
+from techscore.progress import Progress
 from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
 
 __all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "run_params", "train",
@@ -246,7 +247,7 @@ def train(
     tracking_uri: str | None = None,
     register: bool = True,
     out: str | Path | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Train, calibrate, validate and (by default) track and register the experiment's PD model.
 
