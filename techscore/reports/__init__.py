@@ -18,7 +18,7 @@ _LAZY = {
     "render_firm_report": "techscore.reports.firm_report",
     "firm_report_inputs": "techscore.reports.firm_report",
     "FirmReportInputs": "techscore.reports.firm_report",
-    "key_figure_history": "techscore.reports.firm_report",
+    "key_figure_history": "techscore.dataset.history",
     "explain_run": "techscore.reports.model_report",
     "to_pdf": "techscore.reports.pdf",
     "check_page": "techscore.reports.chromium",

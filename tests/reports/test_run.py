@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from techscore.dataset.history import yearly_dates
 from techscore.exceptions import ReportError
 from techscore.model.artifacts import RunArtifacts, find_artifact
-from techscore.reports.firm_report import read_batch, yearly_dates
+from techscore.reports.firm_report import read_batch
 
 
 def test_find_artifact_takes_the_shallowest_match_and_skips_report_outputs(tmp_path):
