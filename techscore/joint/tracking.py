@@ -126,11 +126,13 @@ class _Parent:
                 run_id = runs.open_run(client, experiment_id, run_name=f"{spec.name}/{variant}", tags=tags,
                                        params=params)
                 try:
-                    runs.log_metrics(client, run_id, _child_metrics(o, row, result))
+                    metrics = _child_metrics(o, row, result)
+                    runs.log_metrics(client, run_id, metrics)
                     folder = out / "children" / bank / variant
                     child_files(o, result.frame.iloc[result.parts[bank]["test"]], folder,
-                                 log_model=spec.tracking.log_models and training == "own",
-                                 with_plots=spec.tracking.plots)
+                                log_model=spec.tracking.log_models and training == "own",
+                                with_plots=spec.tracking.plots)
+                    _run_artifacts(folder, o, metrics, result)
                     runs.log_folder(client, run_id, folder)
                     client.set_terminated(run_id, "FINISHED")
                 except BaseException:
@@ -188,6 +190,19 @@ class _Parent:
                 client.set_terminated(self.run_id, "FAILED")
         except Exception:  # noqa: BLE001 - the original error matters more than a failed status update
             pass
+
+
+def _run_artifacts(folder: Path, o: Outcome, metrics: dict[str, float], result: JointResult) -> None:
+    """The child's metrics and split membership as training writes them (`techscore.model.artifacts`), so one
+    reader, `RunArtifacts.load(folder)`, reads a joint child as it reads a training run."""
+    from techscore.model.artifacts import MEMBERSHIP_FILE, METRICS_FILE, json_ready, membership_table
+
+    report = {"experiment": result.spec.name, "split": "oot", "model_spec": result.model_spec.name,
+              "dataset_fingerprint": result.dataset.fingerprint, "rows": len(result.parts[o.bank]["test"]),
+              "bank": o.bank, "variant": o.variant, "champion": {"test": o.evaluation.metrics},  # type: ignore[union-attr]
+              "metrics": metrics}
+    (folder / METRICS_FILE).write_text(json.dumps(json_ready(report), indent=2, ensure_ascii=False), encoding="utf-8")
+    membership_table(result.frame, result.parts[o.bank]).to_parquet(folder / MEMBERSHIP_FILE, index=False)
 
 
 def _child_metrics(o: Outcome, row: pd.Series, result: JointResult) -> dict[str, float]:

@@ -41,7 +41,8 @@ from techscore.exceptions import RunError
 
 __all__ = [
     "EXPLAIN_ARTIFACT_PATH", "MEMBERSHIP_FILE", "METRICS_FILE", "PART_NAMES", "PREDICTIONS_FILE",
-    "REPORTS_ARTIFACT_PATH", "SEGMENTS_FILE", "RunArtifacts", "find_artifact", "member_rows", "membership_table",
+    "REPORTS_ARTIFACT_PATH", "SEGMENTS_FILE", "RunArtifacts", "find_artifact", "json_ready", "member_rows",
+    "membership_table",
 ]
 
 METRICS_FILE = "metrics.json"
@@ -54,6 +55,19 @@ REPORTS_ARTIFACT_PATH = "reports"
 EXPLAIN_ARTIFACT_PATH = "explain"
 """Artifact folder of the run the SHAP summaries and reason-code references are logged to."""
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def json_ready(obj: object) -> object:
+    """`obj` as strict JSON takes it: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def membership_table(frame: pd.DataFrame, parts: dict[str, np.ndarray]) -> pd.DataFrame:

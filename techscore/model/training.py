@@ -39,6 +39,7 @@ from techscore.model.artifacts import (
     METRICS_FILE,
     PREDICTIONS_FILE,
     SEGMENTS_FILE,
+    json_ready,
     membership_table,
 )
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
@@ -441,7 +442,7 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
     paths: dict[str, Path] = {"out": out}
     mspec = result.model_spec
     paths["metrics.json"] = out / METRICS_FILE
-    paths["metrics.json"].write_text(json.dumps(_clean(result.report), indent=2, ensure_ascii=False), encoding="utf-8")
+    paths["metrics.json"].write_text(json.dumps(json_ready(result.report), indent=2, ensure_ascii=False), encoding="utf-8")
     seg = result.tables.get("segments", pd.DataFrame())
     seg.to_csv(out / SEGMENTS_FILE, index=False)
     paths["segments.csv"] = out / SEGMENTS_FILE
@@ -454,7 +455,7 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         paths["points"] = out / "challenger" / "points.csv"
         result.tables["challenger_points"].to_csv(paths["points"], index=False)
         (out / "challenger" / "metrics.json").write_text(
-            json.dumps(_clean(result.report.get("challenger", {})), indent=2), encoding="utf-8")
+            json.dumps(json_ready(result.report.get("challenger", {})), indent=2), encoding="utf-8")
     pred = result.predictions
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     paths["predictions"] = out / PREDICTIONS_FILE
@@ -497,17 +498,3 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         paths["model_spec"] = Path(shutil.copy(mspec.path, spec_dir / "model.toml"))
     result.paths = paths
     return paths
-
-
-def _clean(obj: object) -> object:
-    """JSON-ready: NaN/inf become null, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-

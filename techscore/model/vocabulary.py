@@ -1,8 +1,9 @@
 """The metrics a run records, declared once: each name with its Chinese and English label and which way is better.
 
-Training emits metric keys built from this vocabulary and nothing else: ``<part>_<name>`` (`test_auc`),
-``challenger_<part>_<name>``, ``cv_<name>_mean`` / ``cv_<name>_std`` (also with ``challenger_``),
-``<fold>_test_auc`` and the bare run-level names (`best_iteration`, `n_trees`). Reports label metrics by parsing
+Training and joint modelling emit metric keys built from this vocabulary and nothing else: ``<part>_<name>``
+(`test_auc`), ``challenger_<part>_<name>``, ``cv_<name>_mean`` / ``cv_<name>_std`` (also with ``challenger_``),
+``<fold>_test_auc``, the bare run-level names (`best_iteration`, `n_trees`, `cutoff_pd`) and any of these
+qualified by a segment or comparison after a dot (`test_auc.seg_industry.C`, `auc_diff.pooling_gain`). Reports label metrics by parsing
 the key against this table (`parse_metric`); a key outside it is an error in the producer, not a guess in the
 reader (tests/model/test_vocabulary.py trains a model and checks every key it emits).
 
@@ -43,6 +44,21 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("capture_top_decile", "首十分位捕获率", "top-decile capture", True),
     Metric("best_iteration", "最佳迭代次数", "best iteration", None),
     Metric("n_trees", "树的数量", "trees", None),
+    # joint modelling: intervals, calibration and the outcomes at a bank's cut-off (`techscore.joint.compare`)
+    Metric("auc_lo", "AUC 区间下限", "AUC interval, low", None),
+    Metric("auc_hi", "AUC 区间上限", "AUC interval, high", None),
+    Metric("calibration_oe", "观察/预期违约比", "observed / expected defaults", None),
+    Metric("cutoff_pd", "截断违约概率", "cut-off PD", None),
+    Metric("cutoff_score", "截断评分", "cut-off score", None),
+    Metric("max_bad_rate", "可容忍违约率上限", "tolerated bad rate", None),
+    Metric("approval_rate", "通过率", "approval rate", None),
+    Metric("approved", "通过笔数", "approved", None),
+    Metric("approved_bad_rate", "通过者违约率", "bad rate of the approved", False),
+    Metric("approved_expected_bad_rate", "通过者预期违约率", "expected bad rate of the approved", None),
+    Metric("refused_bad_rate", "拒绝者违约率", "bad rate of the refused", None),
+    Metric("auc_diff", "AUC 差值", "AUC difference", True),
+    Metric("auc_diff_lo", "AUC 差值区间下限", "AUC difference interval, low", None),
+    Metric("auc_diff_hi", "AUC 差值区间上限", "AUC difference interval, high", None),
 )}
 """Every metric name a run records."""
 
@@ -66,6 +82,8 @@ class MetricKey:
     part: str | None = None
     model: str = "champion"
     statistic: str | None = None
+    qualifier: str | None = None
+    """What follows the first dot: a segment and its value, or a comparison."""
 
 
 def metric(name: str) -> Metric:
@@ -79,6 +97,11 @@ def metric(name: str) -> Metric:
 def parse_metric(key: str) -> MetricKey | None:
     """The metric a run's key names (`test_auc`, `challenger_valid_ks`, `cv_auc_mean`, `fold3_test_auc`), or None
     when the key is not built from the vocabulary."""
+    head, dot, qualifier = key.partition(".")
+    if dot:
+        parsed = parse_metric(head)
+        return None if parsed is None or not qualifier else MetricKey(
+            parsed.metric, parsed.part, parsed.model, parsed.statistic, qualifier)
     m = _KEY.match(key)
     if m and m["name"] in METRICS and (m["cv"] is None) == (m["stat"] is None):
         if m["cv"] is None or m["part"] is None:
