@@ -3,7 +3,7 @@
 For N firms:
 
 * synth: `techscore.synth.generate(N, seed, out)`: rows written per second (all seven tables) and peak RSS;
-* validate: `techscore.sources.validate.validate(out)` on that world: rows checked per second and peak RSS;
+* validate: `techscore.sources.validation.validate(out)` on that world: rows checked per second and peak RSS;
 * baselines, measured in the same run on the same files: ``copy`` reads every table with pyarrow and writes it
   again as zstd Parquet (the I/O floor of writing the world), ``read`` reads every table into pandas (the floor of
   validating it). Reported as ratios synth / copy and validate / read.
@@ -47,7 +47,7 @@ def child_synth(firms: int, seed: int, out: str) -> dict:
 
 
 def child_validate(out: str) -> dict:
-    from techscore.sources.validate import validate
+    from techscore.sources.validation import validate
 
     t0 = time.perf_counter()
     result = validate(out)

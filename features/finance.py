@@ -9,10 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue import feature
+from techscore.catalogue import feature, feature_group
 from techscore.sources.schema import TAX_GRADES
 
 from ._frame import MONTH_DAYS, floats, latest_mask, positions, ratio, scatter, series, year_end_days
+
+GROUP = feature_group("finance", name_zh="财务与纳税", name_en="Finance and tax", order=60)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 
 def _ratio(fin: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:

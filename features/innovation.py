@@ -27,12 +27,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue import feature, node
+from techscore.catalogue import feature, feature_group, node
 from techscore.exceptions import ValidationError
 from techscore.sources.schema import INNOVATION_INDICATORS
 
 from ._config import INNOVATION, STAGES, TECH_SME, InnovationSpec, StageRule, TechSmeSpec, band_points
 from ._frame import floats, latest_mask, positions, ratio, scatter, series, through
+
+GROUP = feature_group("innovation", name_zh="创新积分", name_en="Innovation points", order=30)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 # -- innovation points: pure scoring --------------------------------------------------------------------------
 

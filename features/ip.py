@@ -22,7 +22,7 @@ import inspect
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue import feature, node
+from techscore.catalogue import feature, feature_group, node
 from techscore.exceptions import SpecError
 from techscore.sources.schema import IP_KINDS, IP_STATUSES
 
@@ -42,6 +42,9 @@ from ._frame import (
     ratio,
     series,
 )
+
+GROUP = feature_group("ip", name_zh="知识产权", name_en="Intellectual property", order=20)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 KIND = {k: i for i, k in enumerate(IP_KINDS)}
 STATUS = {s: i for i, s in enumerate(IP_STATUSES)}

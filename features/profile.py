@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue import feature
+from techscore.catalogue import feature, feature_group
 from techscore.sources.industry import SECTIONS, section_of
 from techscore.sources.schema import CERTIFICATIONS
 
@@ -39,6 +39,9 @@ from ._frame import (
     positions,
     series,
 )
+
+GROUP = feature_group("profile", name_zh="企业画像", name_en="Firm profile", order=50)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 SIZE_BANDS: tuple[str, ...] = ("micro", "small", "medium", "large")
 LIFECYCLE_STAGES: tuple[str, ...] = ("seed", "start-up", "growth", "mature")

@@ -11,10 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue import feature
+from techscore.catalogue import feature, feature_group
 
 from ._config import HIGH_TECH, HighTechSpec
 from ._frame import Rows, nan_flag, per_firm, ratio, series
+
+GROUP = feature_group("rd", name_zh="研发投入", name_en="R&D", order=10)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 
 def _window(fin_rows: Rows, years: int) -> Rows:

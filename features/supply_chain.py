@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from techscore.catalogue import feature, node
+from techscore.catalogue import feature, feature_group, node
 
 from ._frame import (
     Rows,
@@ -36,6 +36,9 @@ from ._frame import (
     series,
     take,
 )
+
+GROUP = feature_group("supply_chain", name_zh="供应链", name_en="Supply chain", order=40)
+"""The group this module's features belong to (the catalogue orders groups by `order`)."""
 
 DEFAULTED_PARTNER_MONTHS = 12
 """How recent a partner's loan default must be to count in `sc_defaulted_partner_share`."""

@@ -53,3 +53,7 @@ class ReportError(TechscoreError, RuntimeError):
 
 class ServerError(TechscoreError, RuntimeError):
     """The tracking server cannot be started, reached or provisioned."""
+
+
+class RunError(ReportError):
+    """A run's artifacts are missing or unreadable (a ReportError too: the reports were its first readers)."""

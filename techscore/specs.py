@@ -30,9 +30,9 @@ from techscore.exceptions import SpecError
 from techscore.workspace import workspace as find_workspace
 
 __all__ = [
-    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec", "LearnerSpec", "MasterScaleSpec",
-    "ModelSpec", "ScalingSpec", "SplitSpec", "dataset_options", "load_experiment", "load_model_spec", "load_spec",
-    "spec_error",
+    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec", "LearnerSpec",
+    "MasterScaleSpec", "ModelSpec", "Scalar", "ScalingSpec", "SpecFile", "SpecPart", "SplitSpec", "load_experiment",
+    "load_model_spec", "load_spec", "parse_spec", "shown_path", "spec_error",
 ]
 
 CALIBRATION_METHODS: tuple[str, ...] = ("platt", "isotonic", "none")
@@ -45,11 +45,54 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
 
 
-class _Spec(BaseModel):
+class SpecPart(BaseModel):
+    """A table of a spec file: every key declared, unknown keys refused, frozen once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-class LearnerSpec(_Spec):
+
+class SpecFile(SpecPart):
+    """The base of every spec file (model, experiment, joint experiment): the file it was read from, the workspace
+    its relative paths resolve against, and how messages name it."""
+
+    _path: Path | None = PrivateAttr(default=None)
+    _workspace: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        """The file this spec was read from (None when built in code)."""
+        return self._path
+
+    @property
+    def workspace(self) -> Path:
+        """The workspace relative paths are resolved against."""
+        return self._workspace or find_workspace()
+
+    @property
+    def shown(self) -> str:
+        """The spec as messages name it: its file relative to the workspace, else its name."""
+        if self._path is None:
+            return f"spec '{getattr(self, 'name', type(self).__name__)}'"
+        return shown_path(self._path, self.workspace)
+
+    def resolve(self, relative: str | Path) -> Path:
+        """`relative` against the workspace (absolute paths unchanged)."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.workspace / p
+
+    def error(self, key: str, message: str) -> SpecError:
+        """A SpecError naming this spec's file and `key`."""
+        return SpecError(f"{self.shown}: key '{key}': {message}")
+
+    def located(self, path: Path | None, workspace: Path | None) -> SpecFile:
+        """This spec, marked as read from `path` with relative paths resolved against `workspace`."""
+        self._path = None if path is None else Path(path).resolve()
+        self._workspace = None if workspace is None else Path(workspace).resolve()
+        return self
+
+
+class LearnerSpec(SpecPart):
     """LightGBM parameters (names as in LightGBM's docs); `extra` passes any other LightGBM parameter through."""
 
     objective: Literal["binary", "cross_entropy"] = "binary"
@@ -110,7 +153,7 @@ class LearnerSpec(_Spec):
         return params
 
 
-class CalibrationSpec(_Spec):
+class CalibrationSpec(SpecPart):
     method: Literal["platt", "isotonic", "none"] = "platt"
     cross_fit_folds: Annotated[int, Field(ge=2, le=20)] = 5
     """With `learner.refit` (the booster that ships is refit on train + validation): the calibrator is fitted on
@@ -118,7 +161,7 @@ class CalibrationSpec(_Spec):
     the shipped booster's parameters and number of rounds (cross-fitting)."""
 
 
-class ScalingSpec(_Spec):
+class ScalingSpec(SpecPart):
     """Points-to-double-the-odds scaling: PD at `base_odds` (good:bad) scores `base_score`; doubling the
     good:bad odds adds `pdo` points (doubling the odds of default takes `pdo` away)."""
 
@@ -132,7 +175,7 @@ DEFAULT_GRADES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C", "D")
 DEFAULT_PD_UPPER = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.10, 0.20, 1.0)
 
 
-class MasterScaleSpec(_Spec):
+class MasterScaleSpec(SpecPart):
     """Grades from best to worst, each with the upper bound of its PD band (last bound 1)."""
 
     grades: list[str] = Field(default_factory=lambda: list(DEFAULT_GRADES))
@@ -153,7 +196,7 @@ class MasterScaleSpec(_Spec):
         return self
 
 
-class ModelSpec(_Spec):
+class ModelSpec(SpecFile):
     """A model spec file (`models/*.toml`)."""
 
     name: str
@@ -165,15 +208,9 @@ class ModelSpec(_Spec):
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     scaling: ScalingSpec = Field(default_factory=ScalingSpec)
     master_scale: MasterScaleSpec = Field(default_factory=MasterScaleSpec)
-    _path: Path | None = PrivateAttr(default=None)
-
-    @property
-    def path(self) -> Path | None:
-        """The file this spec was read from (None when built in code)."""
-        return self._path
 
 
-class DataSpec(_Spec):
+class DataSpec(SpecPart):
     """Where the rows come from: a folder of raw tables (`path`, built into a loan dataset) or one `tabular` file
     (ARFF, CSV or Parquet) with a `target` column. Relative paths are relative to the workspace."""
 
@@ -205,7 +242,7 @@ class DataSpec(_Spec):
         return self
 
 
-class SplitSpec(_Spec):
+class SplitSpec(SpecPart):
     """Out-of-time (`train_before` = A, `test_from` = B: train < A <= validation < B <= test) or `cv` stratified
     folds (for data without dates). In each cv fold, early stopping and calibration use `inner_folds` inner
     folds of the training part (then one booster is refit on all of it); `inner_folds = 0` holds out
@@ -257,7 +294,7 @@ class SplitSpec(_Spec):
         return "cv" if self.cv is not None else "oot"
 
 
-class LeakageSpec(_Spec):
+class LeakageSpec(SpecPart):
     """The leakage guard run before fitting (`techscore.model.leakage`): what it flags and whether a finding
     stops training."""
 
@@ -271,7 +308,7 @@ class LeakageSpec(_Spec):
     """Columns (feature ids or display names) reviewed and accepted: still listed, never stop training."""
 
 
-class ExperimentSpec(_Spec):
+class ExperimentSpec(SpecFile):
     """An experiment spec file (`experiments/*.toml`)."""
 
     name: str
@@ -290,8 +327,6 @@ class ExperimentSpec(_Spec):
     data: DataSpec
     split: SplitSpec
     leakage: LeakageSpec = Field(default_factory=LeakageSpec)
-    _path: Path | None = PrivateAttr(default=None)
-    _workspace: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _embargo(self) -> ExperimentSpec:
@@ -301,18 +336,8 @@ class ExperimentSpec(_Spec):
         return self
 
     @property
-    def path(self) -> Path | None:
-        return self._path
-
-    @property
-    def workspace(self) -> Path:
-        """The workspace relative paths are resolved against."""
-        return self._workspace or find_workspace()
-
-    def resolve(self, relative: str | Path) -> Path:
-        """`relative` against the workspace (absolute paths unchanged)."""
-        p = Path(relative).expanduser()
-        return p if p.is_absolute() else self.workspace / p
+    def shown(self) -> str:
+        return super().shown if self._path is not None else f"experiment '{self.name}'"
 
     @property
     def experiment_name(self) -> str:
@@ -338,7 +363,7 @@ class ExperimentSpec(_Spec):
         return load_model_spec(self.resolve(self.model), workspace=self.workspace)
 
 
-def _shown(path: Path, root: Path | None) -> str:
+def shown_path(path: Path, root: Path | None) -> str:
     """The path as a message shows it: relative to the workspace when inside it."""
     try:
         return (Path(path).resolve().relative_to(root.resolve())).as_posix() if root else str(path)
@@ -383,7 +408,8 @@ def _workspace_of(path: Path, workspace: str | Path | None, folder: str) -> Path
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
-def _parse(cls: type[BaseModel], doc: dict, shown: str) -> Any:
+def parse_spec(cls: type[SpecT], doc: dict, shown: str) -> SpecT:
+    """Check the TOML document `doc` against spec class `cls`; errors name `shown` and the dotted key."""
     try:
         return cls.model_validate(doc)
     except PydanticValidationError as exc:
@@ -400,12 +426,10 @@ def load_spec(cls: type[SpecT], path: str | Path, *, workspace: str | Path | Non
     """
     path = Path(path)
     root = _workspace_of(path, workspace, folder)
-    shown = _shown(path, root)
-    spec = _parse(cls, _read_toml(path, shown), shown)
-    if "_path" in cls.__private_attributes__:
-        spec._path = path.resolve()  # type: ignore[attr-defined]
-    if "_workspace" in cls.__private_attributes__:
-        spec._workspace = root  # type: ignore[attr-defined]
+    shown = shown_path(path, root)
+    spec = parse_spec(cls, _read_toml(path, shown), shown)
+    if isinstance(spec, SpecFile):
+        spec.located(path, root)
     return spec
 
 
@@ -426,18 +450,3 @@ def load_experiment(
     if check_model:
         spec.model_spec()
     return spec
-
-
-def dataset_options(path: str | Path, *, workspace: str | Path | None = None) -> dict[str, Any]:
-    """What `techscore dataset SPEC` needs from an experiment: data, out, window_months, groups, observation_end."""
-    spec = load_experiment(path, workspace=workspace, check_model=False)
-    if spec.data.path is None:
-        shown = _shown(Path(path), spec.workspace)
-        raise SpecError(f"{shown}: key 'data.path' is not set; a tabular experiment has no loan dataset to build.")
-    return {
-        "data": spec.resolve(spec.data.path),
-        "out": spec.dataset_dir,
-        "window_months": spec.data.window_months,
-        "groups": spec.data.groups,
-        "observation_end": spec.data.observation_end,
-    }

@@ -4,17 +4,17 @@ from techscore.catalogue.docs import catalogue_html, catalogue_markdown, write_c
 from techscore.catalogue.engine import Catalogue, load_catalogue
 from techscore.catalogue.meta import (
     DIRECTION_TEXT,
-    GROUP_NAMES,
-    GROUPS,
     UNITS,
     UNITS_ZH,
     FeatureMeta,
+    GroupMeta,
     NodeMeta,
     feature,
+    feature_group,
     node,
 )
 
 __all__ = [
-    "DIRECTION_TEXT", "GROUPS", "GROUP_NAMES", "UNITS", "UNITS_ZH", "Catalogue", "FeatureMeta", "NodeMeta",
-    "catalogue_html", "catalogue_markdown", "feature", "load_catalogue", "node", "write_catalogue_docs",
+    "DIRECTION_TEXT", "UNITS", "UNITS_ZH", "Catalogue", "FeatureMeta", "GroupMeta", "NodeMeta", "catalogue_html",
+    "catalogue_markdown", "feature", "feature_group", "load_catalogue", "node", "write_catalogue_docs",
 ]

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from techscore.catalogue._discover import Definition
-from techscore.catalogue.meta import GROUPS, UNITS, FeatureMeta
+from techscore.catalogue.meta import UNITS, FeatureMeta
 from techscore.exceptions import CatalogueError
 from techscore.sources.schema import TABLE_NAMES
 
@@ -22,8 +22,10 @@ def _text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def check_meta(d: Definition) -> None:
-    """Raise CatalogueError naming the feature, its module and the bad field when its metadata is incomplete."""
+def check_meta(d: Definition, groups: Iterable[str]) -> None:
+    """Raise CatalogueError naming the feature, its module and the bad field when its metadata is incomplete
+    (`groups`: the ids of the groups declared in the catalogue)."""
+    groups = list(groups)
     if d.id in BASE_INPUTS:
         raise CatalogueError(
             f"{d.id} in {d.module} shadows a base input; rename it (reserved: {', '.join(BASE_INPUTS)})."
@@ -33,8 +35,9 @@ def check_meta(d: Definition) -> None:
     m = d.meta
     where = f"feature {m.id} in {d.module}"
     problems = []
-    if m.group not in GROUPS:
-        problems.append(f"group must be one of {', '.join(GROUPS)}; got {m.group!r}")
+    if m.group not in groups:
+        problems.append(f"group must be one of {', '.join(groups)} (the groups declared in features/; declare "
+                        f"another with feature_group); got {m.group!r}")
     if m.unit not in UNITS:
         problems.append(f"unit must be one of {', '.join(UNITS)}; got {m.unit!r}")
     if isinstance(m.direction, bool) or m.direction not in DIRECTIONS:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from techscore.catalogue.meta import FeatureMeta, NodeMeta
+from techscore.catalogue.meta import FeatureMeta, GroupMeta, NodeMeta
 from techscore.exceptions import CatalogueError
 
 
@@ -80,19 +80,28 @@ def _exec(loader, module: ModuleType, path: Path) -> None:
         raise CatalogueError(f"cannot import feature module {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def discover(folder: Path, root: Path) -> list[Definition]:
-    """Every function marked `__techscore_feature__` or `__techscore_node__` in `folder/*.py`, in file order.
+def discover(folder: Path, root: Path) -> tuple[list[Definition], list[GroupMeta]]:
+    """Every function marked `__techscore_feature__` or `__techscore_node__` in `folder/*.py`, in file order, and
+    every feature group declared there (`feature_group`).
 
     Only functions defined in a module count for it (a node imported into another module is not a second
-    definition). Raises CatalogueError naming both modules when an id is defined twice.
+    definition). Raises CatalogueError naming both modules when an id is defined twice, or a group is declared
+    twice with different names.
     """
     if not folder.is_dir():
         raise CatalogueError(f"no feature folder at {folder}; expected a `features/` folder in the workspace {root}.")
     _, modules = _import_package(folder)
     found: dict[str, Definition] = {}
+    groups: dict[str, tuple[GroupMeta, str]] = {}
     for module in modules:
         rel = _relative(Path(module.__file__), root)
         for value in vars(module).values():
+            if isinstance(value, GroupMeta):
+                if value.id in groups and groups[value.id][0] != value:
+                    raise CatalogueError(f"feature group {value.id} is declared twice, differently: in "
+                                         f"{groups[value.id][1]} and in {rel}.")
+                groups.setdefault(value.id, (value, rel))
+                continue
             meta = getattr(value, "__techscore_feature__", None) or getattr(value, "__techscore_node__", None)
             if meta is None or not callable(value) or getattr(value, "__module__", None) != module.__name__:
                 continue
@@ -106,7 +115,7 @@ def discover(folder: Path, root: Path) -> list[Definition]:
                     f"feature id {meta.id} is defined twice: in {other.module} and in {rel}; ids must be unique."
                 )
             found[meta.id] = Definition(meta.id, value, rel, meta)
-    return list(found.values())
+    return list(found.values()), [g for g, _ in groups.values()]
 
 
 def _relative(path: Path, root: Path) -> str:

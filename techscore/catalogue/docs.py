@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from techscore.catalogue.engine import Catalogue
-from techscore.catalogue.meta import DIRECTION_TEXT, GROUP_NAMES, FeatureMeta
+from techscore.catalogue.meta import DIRECTION_TEXT, FeatureMeta
 from techscore.sources.schema import TABLE_NAMES
 
 TABLE_NAMES_ZH: dict[str, str] = {
@@ -43,7 +43,7 @@ def feature_record(cat: Catalogue, meta: FeatureMeta) -> dict:
 
 def _groups(cat: Catalogue) -> list[dict]:
     return [
-        {"id": g, "zh": GROUP_NAMES[g][0], "en": GROUP_NAMES[g][1],
+        {"id": g, "zh": cat.group(g).name_zh, "en": cat.group(g).name_en,
          "features": [feature_record(cat, m) for m in cat.features if m.group == g]}
         for g in cat.groups
     ]

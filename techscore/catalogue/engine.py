@@ -20,7 +20,7 @@ import pandas as pd
 
 from techscore.catalogue._checks import BASE_INPUTS, check_meta, parameters, topological_order
 from techscore.catalogue._discover import Definition, discover
-from techscore.catalogue.meta import GROUPS, UNITS_ZH, FeatureMeta
+from techscore.catalogue.meta import UNITS_ZH, FeatureMeta, GroupMeta
 from techscore.exceptions import CatalogueError
 from techscore.sources.asof import RULES_VERSION, known_as_of
 from techscore.sources.schema import TABLE_NAMES, PointInTime
@@ -35,8 +35,8 @@ def load_catalogue(workspace: str | Path | None = None) -> Catalogue:
     a parameter names nothing the engine can provide, or dependencies form a cycle (naming it).
     """
     root = find_workspace(workspace)
-    definitions = discover(root / "features", root)
-    return Catalogue(definitions, root=root)
+    definitions, groups = discover(root / "features", root)
+    return Catalogue(definitions, groups=groups, root=root)
 
 
 class Catalogue:
@@ -45,17 +45,19 @@ class Catalogue:
     Attributes
     ----------
     features : list of FeatureMeta
-        The selected features in a stable order (group order of `GROUPS`, then module order, then definition order).
+        The selected features in a stable order (the declared groups' order, then module order, then definition
+        order).
     version : str
         Hash of ids, metadata and the source code of the catalogue's modules: record it with a model.
     """
 
-    def __init__(self, definitions: Sequence[Definition], *, root: Path | None = None,
-                 selected: Sequence[str] | None = None) -> None:
+    def __init__(self, definitions: Sequence[Definition], *, groups: Sequence[GroupMeta] = (),
+                 root: Path | None = None, selected: Sequence[str] | None = None) -> None:
         self.root = root
+        self._groups = {g.id: g for g in sorted(groups, key=lambda g: (g.order, g.id))}
         self._defs: dict[str, Definition] = {}
         for d in definitions:
-            check_meta(d)
+            check_meta(d, self._groups)
             if d.is_feature and not d.meta.unit_zh:
                 d = dataclasses.replace(d, meta=dataclasses.replace(d.meta, unit_zh=UNITS_ZH.get(d.meta.unit, "")))
             self._defs[d.id] = d
@@ -65,7 +67,8 @@ class Catalogue:
             {i: d.module for i, d in self._defs.items()},
         )
         all_features = [d for d in self._defs.values() if d.is_feature]
-        all_features.sort(key=lambda d: GROUPS.index(d.meta.group))  # stable: keeps module and definition order
+        order = list(self._groups)
+        all_features.sort(key=lambda d: order.index(d.meta.group))  # stable: keeps module and definition order
         ids = [d.id for d in all_features]
         chosen = set(ids if selected is None else selected)
         self._selected = [i for i in ids if i in chosen]
@@ -82,7 +85,11 @@ class Catalogue:
     @property
     def groups(self) -> list[str]:
         present = {self._defs[i].meta.group for i in self._selected}
-        return [g for g in GROUPS if g in present]
+        return [g for g in self._groups if g in present]
+
+    def group(self, group_id: str) -> GroupMeta:
+        """The declaration of group `group_id` (its names in both languages)."""
+        return self._groups[group_id]
 
     def __len__(self) -> int:
         return len(self._selected)
@@ -127,12 +134,13 @@ class Catalogue:
             return self
         groups = [groups] if isinstance(groups, str) else list(groups or [])
         ids = [ids] if isinstance(ids, str) else list(ids or [])
-        bad_groups = [g for g in groups if g not in GROUPS]
+        bad_groups = [g for g in groups if g not in self._groups]
         if bad_groups:
-            raise CatalogueError(f"unknown feature group {', '.join(bad_groups)}; groups are {', '.join(GROUPS)}.")
+            raise CatalogueError(f"unknown feature group {', '.join(bad_groups)}; groups are {', '.join(self._groups)}.")
         self._check_ids(ids)
         keep = {i for i in self._selected if self._defs[i].meta.group in groups} | set(ids)
-        return Catalogue(list(self._defs.values()), root=self.root, selected=[i for i in self._order if i in keep])
+        return Catalogue(list(self._defs.values()), groups=list(self._groups.values()), root=self.root,
+                         selected=[i for i in self._order if i in keep])
 
     def _check_ids(self, ids: Iterable[str]) -> None:
         unknown = [i for i in ids if i not in self._defs or not self._defs[i].is_feature]

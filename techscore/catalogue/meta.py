@@ -15,16 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-GROUPS: tuple[str, ...] = ("rd", "ip", "innovation", "supply_chain", "profile", "finance")
-GROUP_NAMES: dict[str, tuple[str, str]] = {
-    "rd": ("研发投入", "R&D"),
-    "ip": ("知识产权", "Intellectual property"),
-    "innovation": ("创新积分", "Innovation points"),
-    "supply_chain": ("供应链", "Supply chain"),
-    "profile": ("企业画像", "Firm profile"),
-    "finance": ("财务与纳税", "Finance and tax"),
-}
-"""Group -> (Chinese, English) display name."""
 DIRECTION_TEXT: dict[int, tuple[str, str]] = {
     1: ("数值越高，风险越高", "higher value, higher risk"),
     -1: ("数值越高，风险越低", "higher value, lower risk"),
@@ -64,6 +54,23 @@ class FeatureMeta:
     categories: tuple[str, ...] = ()
     """Categorical features only: the fixed category list, so training and scoring frames share one encoding
     (values outside it become missing). Empty: categories are the values seen, sorted."""
+
+
+@dataclass(frozen=True)
+class GroupMeta:
+    """A feature group, declared in `features/` (`feature_group`): its id, names in both languages, and where it
+    comes in the catalogue's order (lower first)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    order: int = 100
+
+
+def feature_group(id: str, *, name_zh: str, name_en: str, order: int = 100) -> GroupMeta:  # noqa: A002
+    """Declare a feature group at module level in `features/` (``RD = feature_group("rd", name_zh="研发投入",
+    name_en="R&D", order=10)``); features name it in `@feature(group=...)`. A bank adds a group the same way."""
+    return GroupMeta(id=id, name_zh=name_zh, name_en=name_en, order=order)
 
 
 @dataclass(frozen=True)

@@ -52,19 +52,9 @@ def register(app: typer.Typer) -> None:
         """Build the loan dataset: one row per loan, features as of its issue month, default-within-window label."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from techscore.catalogue import load_catalogue
-        from techscore.dataset.build import build_dataset
-        from techscore.exceptions import SpecError
-
         with cli_errors():
-            options = _spec_options(spec, workspace) if spec is not None else {}
-            data_dir = data or options.get("data")
-            out_dir = out or options.get("out")
-            if data_dir is None or out_dir is None:
-                raise SpecError("give an experiment spec, or both --data DIR and --out DIR.")
-            chosen = split_groups(groups) or options.get("groups")
-            months = window or options.get("window_months") or 12
-            cat = load_catalogue(workspace)
+            request = _request(spec, workspace, data=data, out=out, window=window, groups=split_groups(groups),
+                               observation_end=observation_end)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=console, transient=True, disable=as_json) as bar:
                 task = bar.add_task("features by issue month", total=None)
@@ -72,10 +62,7 @@ def register(app: typer.Typer) -> None:
                 def progress(done: int, total: int, what: str) -> None:
                     bar.update(task, completed=done, total=total, description=what)
 
-                ds = build_dataset(data_dir, groups=chosen, window_months=months,
-                                   observation_end=observation_end or options.get("observation_end"),
-                                   point_in_time=_point_in_time(options.get("point_in_time")),
-                                   out=out_dir, catalogue=cat, progress=progress, force=force)
+                ds = request.build(progress=progress, force=force)
             s = ds.summary
             if as_json:
                 typer.echo(json.dumps({"path": str(ds.path), "fingerprint": ds.fingerprint, **{
@@ -130,17 +117,24 @@ def register(app: typer.Typer) -> None:
                               soft_wrap=True)
 
 
-def _spec_options(spec: Path, workspace: Path | None) -> dict:
-    """data, out, window_months, groups, observation_end (and point_in_time if given) of an experiment spec."""
-    from techscore import specs
+def _request(spec: Path | None, workspace: Path | None, *, data: Path | None, out: Path | None,
+             window: int | None, groups: list[str] | None, observation_end: str | None):
+    """The experiment's dataset request (`techscore.dataset.dataset_request`) with the command line's overrides,
+    or one made from the options alone."""
+    import dataclasses
 
-    return specs.dataset_options(spec, workspace=workspace)
+    from techscore.dataset.experiment import DatasetRequest, dataset_request
+    from techscore.exceptions import SpecError
+    from techscore.specs import load_experiment
+    from techscore.workspace import workspace as find_workspace
 
-
-def _point_in_time(value: object):
-    """A `PointInTime` from a spec's `[data.point_in_time]` table (lists become tuples), default when absent."""
-    from techscore.sources.schema import PointInTime
-
-    if value is None or isinstance(value, PointInTime):
-        return value or PointInTime()
-    return PointInTime(**{k: tuple(v) if isinstance(v, list) else v for k, v in dict(value).items()})
+    if spec is not None:
+        base = dataset_request(load_experiment(spec, workspace=workspace, check_model=False))
+        given = {"data": data, "out": out, "window_months": window, "groups": tuple(groups) if groups else None,
+                 "observation_end": observation_end}
+        return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
+    if data is None or out is None:
+        raise SpecError("give an experiment spec, or both --data DIR and --out DIR.")
+    return DatasetRequest(data=data, out=out, workspace=find_workspace(workspace),
+                          groups=tuple(groups) if groups else None, window_months=window or 12,
+                          observation_end=observation_end)

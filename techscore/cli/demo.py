@@ -37,10 +37,10 @@ def register(app: typer.Typer) -> None:
         from techscore.exceptions import ValidationError
         from techscore.explain.summary import explain_callback
         from techscore.model.registry import promote
-        from techscore.model.train import train
+        from techscore.model.training import train
         from techscore.scoring import score_file
         from techscore.sources.rejects import write_report
-        from techscore.sources.validate import validate
+        from techscore.sources.validation import validate
         from techscore.specs import load_experiment
         from techscore.synth import generate
         from techscore.workspace import default_mlflow_uri

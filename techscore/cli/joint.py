@@ -3,6 +3,7 @@ bank features, on each bank's own test loans) and log the parent and per-bank ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +43,18 @@ def joint(
     from rich.table import Table
 
     from techscore.joint.experiment import run_joint
+    from techscore.joint.spec import load_joint
 
     with cli_errors():
+        spec = load_joint(experiment)
+        folder = spec.resolve(spec.data.path)  # type: ignore[arg-type]
+        if spec.synth is not None and not folder.exists():
+            from techscore.synth import generate
+
+            note = f"generating a synthetic world of {spec.synth.firms:,} firms into {folder}"
+            with contextlib.nullcontext() if as_json else console.status(note):
+                generate(spec.synth.firms, spec.synth.seed, folder)
+        experiment = spec  # type: ignore[assignment]
         kwargs = dict(tracking_uri=tracking_uri, credentials=credentials, out=out, tracking=not no_tracking)
         if as_json:
             result = run_joint(experiment, **kwargs)

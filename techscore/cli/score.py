@@ -72,8 +72,8 @@ def register(app: typer.Typer) -> None:
             with Progress(*columns, console=console, transient=True, disable=as_json) as bar:
                 task = bar.add_task("score", total=total, rate="")
 
-                def advance(n: int) -> None:
-                    bar.advance(task, n)
+                def advance(done: int, _total: int, _what: str) -> None:
+                    bar.update(task, completed=done)
                     elapsed = bar.tasks[task].elapsed or 1e-9
                     bar.update(task, rate=f"{bar.tasks[task].completed / elapsed:,.0f} rows/s")
 

@@ -37,10 +37,10 @@ def synth(
             columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                        TimeElapsedColumn())
             with Progress(*columns, console=console, transient=True) as bar:
-                task = bar.add_task("firms", total=1.0)
+                task = bar.add_task("firms", total=1000)
                 summary = generate(
                     firms, seed, out, dirty=dirty, start_year=start_year, end_year=end_year,
-                    progress=lambda step, done: bar.update(task, description=step, completed=done),
+                    progress=lambda done, total, step: bar.update(task, description=step, completed=done),
                 )
     if as_json:
         console.print_json(json.dumps({

@@ -59,8 +59,9 @@ def register(app: typer.Typer) -> None:
         """Train, calibrate and validate the experiment's PD model; log and register it in MLflow."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from techscore.dataset.experiment import load_dataset
         from techscore.explain.summary import explain_callback
-        from techscore.model.train import load_data, train
+        from techscore.model.training import train
         from techscore.specs import load_experiment
 
         with cli_errors():
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
                 def data_progress(done: int, total: int, what: str) -> None:
                     bar.update(task, completed=done, total=total, description=what)
 
-                dataset = load_data(spec, progress=data_progress)
+                dataset = load_dataset(spec, progress=data_progress)
                 bar.update(task, completed=0, total=None, description="fitting")
 
                 def progress(done: int, total: int, what: str) -> None:
@@ -114,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from techscore.exceptions import SpecError
-        from techscore.model.tune import tune
+        from techscore.model.tuning import tune
 
         with cli_errors():
             if trials is None and timeout is None:

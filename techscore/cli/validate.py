@@ -46,7 +46,7 @@ def validate_command(
     with cli_errors(), _io_errors():
         from techscore.sources.rejects import report as report_dict
         from techscore.sources.rejects import write_rejects, write_report, write_valid
-        from techscore.sources.validate import validate
+        from techscore.sources.validation import validate
 
         with err_console.status("validating") as status:
             result = validate(directory, lenient_check_character=lenient_check_character, snapshot_date=snapshot_date,

@@ -21,7 +21,7 @@ How a row is built
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,27 +32,20 @@ from techscore.catalogue import Catalogue, load_catalogue
 from techscore.dataset.fingerprint import file_hashes, fingerprint
 from techscore.dataset.frame import FRAME_FILE, KEY_COLUMNS, LABEL, SUMMARY_FILE, LoanDataset
 from techscore.exceptions import SchemaError
+from techscore.progress import Progress
 from techscore.sources.asof import as_tables, sort_by_known
 from techscore.sources.industry import section_of
+from techscore.sources.load import load_sources
 from techscore.sources.schema import PointInTime
 
 LIFECYCLE_FEATURE = "profile_lifecycle_stage"
 """The catalogue feature that gives `seg_lifecycle`."""
 DATASET_SEGMENTS: tuple[str, ...] = ("seg_industry", "seg_region", "seg_lifecycle", "seg_first_loan")
 
-Progress = Callable[[int, int, str], None]
-"""Called as `progress(done, total, what)` after each step of a long computation (for a progress bar)."""
-
-
-def load_sources(data_dir: str | Path) -> Any:
-    """The raw tables of `data_dir`, typed (`techscore.sources.load.load_sources`)."""
-    from techscore.sources.load import load_sources as load
-
-    return load(Path(data_dir))
 
 
 def _sources(data: Any) -> Any:
-    return load_sources(data) if isinstance(data, str | Path) else data
+    return load_sources(Path(data)) if isinstance(data, str | Path) else data
 
 
 def month_start(dates: pd.Series) -> pd.Series:
@@ -158,7 +151,7 @@ def build_dataset(
             return cached
 
     # sorted once by when rows become known: each month's views are then prefixes of the tables, not copies
-    sources = sort_by_known(load_sources(data_dir))
+    sources = sort_by_known(load_sources(Path(data_dir)))
     tables = as_tables(sources)
     loans = tables["loans"].sort_values(["issued", "loan_id"], kind="stable").reset_index(drop=True)
     end = default_observation_end(loans) if observation_end is None else pd.Timestamp(observation_end)

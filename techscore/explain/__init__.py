@@ -11,7 +11,7 @@ Names are imported lazily so that importing `techscore.explain` does not load nu
 
 from __future__ import annotations
 
-from importlib import import_module
+from techscore.lazy import callable_module, lazy_exports
 
 _LAZY = {
     "TreeShap": "techscore.explain.treeshap",
@@ -31,8 +31,5 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'techscore.explain' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+callable_module(__name__, "techscore.explain.shap_values:explain")

@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 import glob
 import io
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-from techscore.explain._format import Lang, axis_scale, check_lang, feature_name, format_pd, format_value
+from techscore.bilingual import Lang, axis_scale, check_lang, feature_name, format_pd, format_value
 from techscore.explain.shap_values import Explanation
+from techscore.model.calibrate import sigmoid
 
 CJK_FAMILIES: tuple[str, ...] = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -270,7 +270,7 @@ def dependence(explanation: Explanation, feature_id: str, lang: str = "zh", *, m
 
 
 def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+    return float(sigmoid(z))
 
 
 def waterfall(

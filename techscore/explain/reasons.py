@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import feature_name, format_value, is_tax_grade
 from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import SchemaError
-from techscore.explain._format import feature_name, format_value, is_tax_grade
 from techscore.explain.shap_values import Explanation
 
 REFERENCES_FILE = "references.json"

@@ -4,7 +4,7 @@
 (saved as `references.json`, beside the model), computes SHAP values on the test rows and writes global
 importance (per feature, and per cluster of correlated features), the direction checks, the values themselves and
 the importance and beeswarm plots (Chinese and English). `explain_callback()` does this at the end of
-`techscore.model.train.train` and logs the folder to the run as `explain/`.
+`techscore.model.training.train` and logs the folder to the run as `explain/`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from techscore.explain._format import LANGS
+from techscore.bilingual import LANGS
 from techscore.explain.clusters import cluster_importance, feature_clusters
 from techscore.explain.directions import direction_check
 from techscore.explain.reasons import REFERENCES_FILE, References, fit_references
 from techscore.explain.shap_values import Explanation, explain
+from techscore.model.artifacts import EXPLAIN_ARTIFACT_PATH, member_rows
 
-SUMMARY_FOLDER = "explain"
+SUMMARY_FOLDER = EXPLAIN_ARTIFACT_PATH
 """Folder (beside the run's outputs, and artifact path in the run) of the SHAP summaries."""
 MAX_ROWS = 20_000
 """Test rows explained at most (a seeded random sample beyond that)."""
@@ -96,20 +97,19 @@ def summarize(
 
 def explain_callback(*, by: str = "seg_industry", max_rows: int = MAX_ROWS, plots: bool = True,
                      tracking_uri: str | None = None):
-    """A `techscore.model.train` callback: at the end of training, write the SHAP summaries and reason-code
-    references into `<outputs>/explain/` (and `references.json` into the model folder), and log them to the
+    """A `techscore.model.training` callback: at the end of training, fit the reason-code references on the final
+    model's training rows and compute SHAP values on the test rows (the run's split membership, never re-derived),
+    write them into `<outputs>/explain/` (and `references.json` into the model folder), and log them to the
     MLflow run when the run is tracked (at `tracking_uri`, default the one training uses). Add it after the
     MLflow callback: `train(..., callbacks=[explain_callback()])`."""
 
     def callback(env) -> None:
-        if env.stage != "end" or env.result.model is None or not env.result.folds:
+        if env.stage != "end" or env.result.model is None or env.result.membership is None:
             return
         result = env.result
         ds = result.dataset
-        fold = result.folds[0]
-        idx = ds.frame.index
-        train_rows = idx[fold.train] if fold.name == "oot" else idx
-        test_rows = idx[np.unique(np.concatenate([f.test for f in result.folds]))]  # repeated cv: each row once
+        train_rows = member_rows(result.membership, "train", ds.frame)
+        test_rows = member_rows(result.membership, "test", ds.frame)
         out = result.paths.get("out")
         folder = Path(out) / SUMMARY_FOLDER if out is not None else None
         summary = summarize(result.model, ds, train_rows, test_rows, folder, by=by, max_rows=max_rows, plots=plots)

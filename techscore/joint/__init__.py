@@ -6,13 +6,23 @@
   sees its own experiment only (`start_server`, `provision`, `stop_server`).
 - `techscore.joint.auth`: a small REST client for the server's users, experiments and permissions.
 - `techscore.joint.experiment`: `run_joint`, the joint-modelling experiment (own vs pooled models, platform vs
-  platform + bank features, on each bank's own test loans; parent run for the platform, child runs per bank),
-  with its spec (`spec`), the bank's own features (`bank_features`), cut-offs and paired bootstrap intervals
-  (`compare`), the tracking parties (`runs`) and the comparison chart (`chart`).
+  platform + bank features, on each bank's own test loans), split by job: `fitting` (variants fitted, scored and
+  evaluated), `tables` (comparison tables and files), `tracking` (parent and child runs, a callback like
+  training's), with its spec (`spec`), the bank's own features (`bank_features`), cut-offs and paired bootstrap
+  intervals (`compare`), the tracking parties (`runs`) and the comparison chart (`chart`).
 
 Submodules are imported on use, so importing `techscore.joint` stays light.
 """
 
 from __future__ import annotations
 
-__all__ = ["auth", "bank_features", "chart", "compare", "experiment", "psi", "runs", "server", "spec"]
+from techscore.lazy import lazy_exports
+
+_EXPORTS = {
+    "JointResult": "techscore.joint.experiment",
+    "run_joint": "techscore.joint.experiment",
+    "JointSpec": "techscore.joint.spec",
+    "load_joint": "techscore.joint.spec",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

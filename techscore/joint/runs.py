@@ -201,10 +201,10 @@ def log_metrics(client, run_id: str, metrics: Mapping[str, float]) -> None:
     """Log the finite metrics in batches (names made safe for MLflow)."""
     from mlflow.entities import Metric
 
-    from techscore.model.tracking import _metric_name
+    from techscore.model.tracking import metric_name
 
     now = int(time.time() * 1000)
-    items = [Metric(_metric_name(k), float(v), now, 0) for k, v in metrics.items()
+    items = [Metric(metric_name(k), float(v), now, 0) for k, v in metrics.items()
              if v is not None and np.isfinite(v)]
     for i in range(0, len(items), _BATCH):
         client.log_batch(run_id, metrics=items[i:i + _BATCH])

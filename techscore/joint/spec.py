@@ -29,25 +29,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from techscore.exceptions import SpecError
-from techscore.joint.server import _check_name
+from techscore.joint.names import check_name
 from techscore.specs import (
     DataSpec,
     ExperimentSpec,
     LearnerSpec,
     ModelSpec,
     Scalar,
+    SpecFile,
+    SpecPart,
     SplitSpec,
-    _parse,
-    _read_toml,
-    _shown,
-    _Spec,
-    _workspace_of,
     load_model_spec,
+    load_spec,
+    parse_spec,
 )
-from techscore.workspace import workspace as find_workspace
 
 __all__ = [
     "VARIANTS", "BankSpec", "BootstrapSpec", "ComparisonSpec", "JointSpec", "SynthSpec", "TrackingSpec",
@@ -73,7 +70,7 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 Rate = Annotated[float, Field(ge=0, lt=1)]
 
 
-class BankSpec(_Spec):
+class BankSpec(SpecPart):
     """One bank: its cut-off rule, whether it supplies its own features, and its tracking user.
 
     The cut-off is either the NPL rule (`npl_ratio` + `npl_tolerance`: approve the best-rated loans while their
@@ -100,7 +97,7 @@ class BankSpec(_Spec):
         if self.npl_ratio is not None and self.npl_ratio + self.npl_tolerance >= 1:
             raise ValueError("npl_ratio + npl_tolerance must stay below 1")
         if self.user is not None:
-            _check_name("user", self.user)
+            check_name("user", self.user)
         return self
 
     @property
@@ -115,7 +112,7 @@ class BankSpec(_Spec):
         return f"approval rate {self.approval_rate:.0%}"
 
 
-class ComparisonSpec(_Spec):
+class ComparisonSpec(SpecPart):
     """An AUC difference to estimate on each bank's test loans: `variant` minus `baseline`."""
 
     name: str
@@ -124,13 +121,13 @@ class ComparisonSpec(_Spec):
 
     @model_validator(mode="after")
     def _distinct(self) -> ComparisonSpec:
-        _check_name("comparison", self.name)
+        check_name("comparison", self.name)
         if self.variant == self.baseline:
             raise ValueError(f"variant and baseline must differ; got {self.variant!r} twice")
         return self
 
 
-class BootstrapSpec(_Spec):
+class BootstrapSpec(SpecPart):
     """Paired, class-stratified bootstrap of the test loans (`techscore.joint.compare`)."""
 
     n: Annotated[int, Field(ge=100, le=100_000)] = 1000
@@ -138,7 +135,7 @@ class BootstrapSpec(_Spec):
     seed: int = 0
 
 
-class TrackingSpec(_Spec):
+class TrackingSpec(SpecPart):
     """Where runs go: the parent in ``<experiment_prefix><platform_user>``, each bank's children in
     ``<experiment_prefix><bank user>`` (the names `techscore server provision` creates)."""
 
@@ -153,21 +150,22 @@ class TrackingSpec(_Spec):
     @field_validator("platform_user")
     @classmethod
     def _user(cls, v: str) -> str:
-        return _check_name("platform user", v)
+        return check_name("platform user", v)
 
 
-class SynthSpec(_Spec):
-    """Generate the synthetic world into `data.path` when that folder does not exist yet (demos)."""
+class SynthSpec(SpecPart):
+    """`techscore joint` generates the synthetic world into `data.path` when that folder does not exist yet (demos);
+    the experiment itself only reads data."""
 
     firms: Annotated[int, Field(ge=10)]
     seed: int = 0
 
 
-class _LearnerOverride(_Spec):
+class _LearnerOverride(SpecPart):
     learner: LearnerSpec
 
 
-class JointSpec(_Spec):
+class JointSpec(SpecFile):
     """A joint-modelling experiment spec file."""
 
     name: str
@@ -192,8 +190,6 @@ class JointSpec(_Spec):
     min_segment_rows: Annotated[int, Field(ge=1)] = 30
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
-    _path: Path | None = PrivateAttr(default=None)
-    _workspace: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> JointSpec:
@@ -205,7 +201,7 @@ class JointSpec(_Spec):
         if len(self.banks) < 2:
             raise ValueError(f"banks must name at least two banks to pool; got {len(self.banks)}")
         for bank in self.banks:
-            _check_name("bank", bank)
+            check_name("bank", bank)
         users = [self.bank_user(b) for b in self.banks]
         if len(set(users)) != len(users) or self.tracking.platform_user in users:
             raise ValueError("every bank and the platform need distinct tracking users")
@@ -225,21 +221,8 @@ class JointSpec(_Spec):
 
     # --- resolved views --------------------------------------------------------------------------------------
     @property
-    def path(self) -> Path | None:
-        return self._path
-
-    @property
-    def workspace(self) -> Path:
-        return self._workspace or find_workspace()
-
-    @property
     def shown(self) -> str:
-        """The spec as messages name it (its file relative to the workspace, else its name)."""
-        return _shown(self._path, self.workspace) if self._path is not None else f"joint experiment '{self.name}'"
-
-    def resolve(self, relative: str | Path) -> Path:
-        p = Path(relative).expanduser()
-        return p if p.is_absolute() else self.workspace / p
+        return super().shown if self._path is not None else f"joint experiment '{self.name}'"
 
     def bank_user(self, bank: str) -> str:
         return self.banks[bank].user or bank
@@ -256,25 +239,19 @@ class JointSpec(_Spec):
         return default_comparisons(self.variants)
 
     def experiment_spec(self) -> ExperimentSpec:
-        """The training experiment this spec's data, model and split amount to (for `load_data`)."""
+        """The training experiment this spec's data, model and split amount to (for `load_dataset`)."""
         spec = ExperimentSpec(name=self.name, description=self.description, model=self.model, data=self.data,
                               split=self.split, challenger=False, registered_model="", segments=self.segments,
                               min_segment_rows=self.min_segment_rows)
-        spec._path = self._path
-        spec._workspace = self._workspace
-        return spec
+        return spec.located(self._path, self._workspace)
 
     def model_spec(self) -> ModelSpec:
         """The model spec every variant fits with: the file `model` names, with the `learner` overrides."""
         base = load_model_spec(self.resolve(self.model), workspace=self.workspace)
         if not self.learner:
             return base
-        merged = _parse(_LearnerOverride, {"learner": {**base.learner.model_dump(), **self.learner}}, self.shown)
+        merged = parse_spec(_LearnerOverride, {"learner": {**base.learner.model_dump(), **self.learner}}, self.shown)
         return base.model_copy(update={"learner": merged.learner})
-
-    def error(self, key: str, message: str) -> SpecError:
-        """A SpecError naming this spec's file and `key`."""
-        return SpecError(f"{self.shown}: key '{key}': {message}")
 
 
 def default_comparisons(variants: list[str]) -> list[ComparisonSpec]:
@@ -289,12 +266,7 @@ def load_joint(path: str | Path, *, workspace: str | Path | None = None, check_m
     Relative paths are resolved against `workspace` (default: the folder holding `experiments/` when the file
     lives there, else the current workspace). Errors name the file and the dotted key.
     """
-    path = Path(path)
-    root = _workspace_of(path, workspace, "experiments")
-    shown = _shown(path, root)
-    spec = _parse(JointSpec, _read_toml(path, shown), shown)
-    spec._path = path.resolve()
-    spec._workspace = root
+    spec = load_spec(JointSpec, path, workspace=workspace, folder="experiments")
     if check_model:
         spec.model_spec()
     return spec

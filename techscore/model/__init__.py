@@ -1,25 +1,23 @@
 """PD models: fit (LightGBM, monotone, calibrated), score and grade, validate, track in MLflow, tune with Optuna.
 
-The pipeline is `techscore.model.train.train` and tuning `techscore.model.tune.tune` (imported from their
-modules, so the module names stay modules); the fitted model is `PDModel`, the scikit-learn estimator
+`train` (the pipeline, `techscore.model.training`) and `tune` (`techscore.model.tuning`) are functions here; the
+fitted model is `PDModel` (`load_model` reads one), a run's artifacts `RunArtifacts`, the scikit-learn estimator
 `TechScoreClassifier`.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+from techscore.lazy import lazy_exports
 
-__all__ = ["PDModel", "TechScoreClassifier", "TrainResult", "evaluate"]
-
-_LAZY = {
+_EXPORTS = {
     "PDModel": "techscore.model.pdmodel",
+    "load_model": "techscore.model.pdmodel",
+    "RunArtifacts": "techscore.model.artifacts",
     "TechScoreClassifier": "techscore.model.estimator",
     "TrainResult": "techscore.model.events",
-    "evaluate": "techscore.model.train",
+    "evaluate": "techscore.model.training",
+    "train": "techscore.model.training",
+    "tune": "techscore.model.tuning",
 }
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'techscore.model' has no attribute {name!r}")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

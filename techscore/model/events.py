@@ -47,6 +47,9 @@ class TrainResult:
     params: dict[str, str] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
     """Test (out-of-time) or out-of-fold rows: label, pd, score, grade (and the challenger's pd)."""
+    membership: pd.DataFrame | None = None
+    """Split membership as row ids (`techscore.model.artifacts.membership_table`): the final model's train and
+    validation rows, and the test (out-of-time or out-of-fold) rows."""
     run_id: str | None = None
     model_uri: str | None = None
     registered_model: str | None = None

@@ -28,7 +28,7 @@ from techscore.model.calibrate import Calibrator
 from techscore.model.scale import pd_to_grade, pd_to_score
 from techscore.specs import MasterScaleSpec, ScalingSpec
 
-__all__ = ["BOOSTER_FILE", "MODEL_FILE", "PDModel"]
+__all__ = ["BOOSTER_FILE", "MODEL_FILE", "PDModel", "load_model"]
 
 FORMAT_VERSION = 1
 BOOSTER_FILE = "booster.txt"
@@ -197,6 +197,12 @@ class PDModel:
         from techscore.model.registry import download_model
 
         return cls.load(_find_model_folder(download_model(str(uri), tracking_uri=tracking_uri)))
+
+
+def load_model(source: str | Path, *, tracking_uri: str | None = None) -> PDModel:
+    """A fitted PD model from a saved folder, a run's outputs folder or an MLflow URI (`models:/name@champion`,
+    `runs:/<run id>/model`); `PDModel.from_mlflow` under the name a notebook looks for."""
+    return PDModel.from_mlflow(source, tracking_uri=tracking_uri)
 
 
 def _find_model_folder(folder: Path) -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 from techscore.dataset.frame import LABEL
 from techscore.model.events import TrainEnv, TrainResult
 
-__all__ = ["MlflowCallback", "BOOSTER_NAME", "MODEL_NAME", "ensure_experiment", "mlflow_callback", "tracking_uri_for",
+__all__ = ["MlflowCallback", "BOOSTER_NAME", "MODEL_NAME", "ensure_experiment", "metric_name", "mlflow_callback", "tracking_uri_for",
            "using_tracking_uri"]
 
 BOOSTER_NAME = "booster"
@@ -80,7 +80,8 @@ def using_tracking_uri(uri: str) -> Iterator[None]:
         mlflow.set_registry_uri(registry)
 
 
-def _metric_name(name: str) -> str:
+def metric_name(name: str) -> str:
+    """`name` as MLflow accepts a metric key (unsafe characters replaced, at most 250 characters)."""
     return _UNSAFE.sub("_", name)[:250]
 
 
@@ -171,7 +172,7 @@ class MlflowCallback:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(_metric_name(k), float(v), now, step) for k, v in metrics.items()
+        items = [Metric(metric_name(k), float(v), now, step) for k, v in metrics.items()
                  if v is not None and np.isfinite(v)]
         for i in range(0, len(items), 900):
             self.client.log_batch(self.run_id, metrics=items[i:i + 900])

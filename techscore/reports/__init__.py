@@ -8,7 +8,7 @@ Names are imported lazily so that importing `techscore.reports` stays light.
 
 from __future__ import annotations
 
-from importlib import import_module
+from techscore.lazy import lazy_exports
 
 _LAZY = {
     "build_model_report": "techscore.reports.model_report",
@@ -18,8 +18,8 @@ _LAZY = {
     "render_firm_report": "techscore.reports.firm_report",
     "firm_report_inputs": "techscore.reports.firm_report",
     "FirmReportInputs": "techscore.reports.firm_report",
-    "key_figure_history": "techscore.reports.firm_report",
-    "open_run": "techscore.reports.run",
+    "key_figure_history": "techscore.dataset.history",
+    "explain_run": "techscore.reports.model_report",
     "to_pdf": "techscore.reports.pdf",
     "check_page": "techscore.reports.chromium",
     "find_chromium": "techscore.reports.chromium",
@@ -27,8 +27,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'techscore.reports' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,47 +1,18 @@
-"""Bilingual labels for metric names, plot names and segment keys that appear in reports."""
+"""Bilingual labels for the plot names, segment keys and table columns that appear in reports (metric labels come
+from `techscore.model.vocabulary`)."""
 
 from __future__ import annotations
 
 import re
 
-METRICS: dict[str, tuple[str, str]] = {
-    "auc": ("AUC", "AUC"),
-    "roc_auc": ("AUC", "AUC"),
-    "gini": ("基尼系数", "Gini"),
-    "ks": ("KS 统计量", "KS"),
-    "brier": ("Brier 分数", "Brier score"),
-    "log_loss": ("对数损失", "log loss"),
-    "logloss": ("对数损失", "log loss"),
-    "psi": ("群体稳定性指数 PSI", "population stability index (PSI)"),
-    "score_psi": ("评分 PSI", "score PSI"),
-    "bad_rate": ("坏账率", "bad rate"),
-    "mean_pd": ("平均违约概率", "mean PD"),
-    "default_rate": ("违约率", "default rate"),
-    "rows": ("样本数", "rows"),
-    "n": ("样本数", "rows"),
-    "loans": ("贷款笔数", "loans"),
-    "bad": ("违约笔数", "defaults"),
-    "ece": ("期望校准误差", "expected calibration error"),
-    "calibration_error": ("校准误差", "calibration error"),
-    "hosmer_lemeshow_p": ("Hosmer-Lemeshow p 值", "Hosmer-Lemeshow p-value"),
-    "lift_top_decile": ("首十分位提升度", "top-decile lift"),
-    "lift_10": ("首十分位提升度", "top-decile lift"),
-    "capture_top_decile": ("首十分位捕获率", "top-decile capture"),
-    "accuracy_ratio": ("准确率比 AR", "accuracy ratio"),
-    "best_iteration": ("最佳迭代次数", "best iteration"),
-    "n_trees": ("树的数量", "trees"),
-}
+from techscore.model.vocabulary import METRICS as VOCABULARY
+from techscore.model.vocabulary import PARTS
 
-SPLITS: dict[str, tuple[str, str]] = {
-    "train": ("训练集", "train"),
-    "valid": ("验证集", "validation"),
-    "validation": ("验证集", "validation"),
-    "val": ("验证集", "validation"),
-    "embargo": ("隔离期（剔除）", "embargo gap (left out)"),
-    "test": ("测试集（跨时间）", "test (out of time)"),
-    "oot": ("跨时间测试集", "out-of-time test"),
-    "all": ("全部", "all"),
-}
+METRICS: dict[str, tuple[str, str]] = {m.name: (m.zh, m.en) for m in VOCABULARY.values()}
+"""Labels of the metrics a run records (`techscore.model.vocabulary`, the one declaration)."""
+
+SPLITS: dict[str, tuple[str, str]] = {**PARTS, "embargo": ("隔离期（剔除）", "embargo gap (left out)")}
+"""The split table's rows: the parts of the rows, and the out-of-time embargo gap left out of fitting."""
 
 SEGMENTS: dict[str, tuple[str, str]] = {
     "seg_industry": ("行业门类", "industry section"),
@@ -89,14 +60,6 @@ def label(key: str, table: dict[str, tuple[str, str]]) -> tuple[str, str]:
             return (f"{zh} {rest}".strip(), f"{en} {rest}".strip()) if rest and rest not in {"curve", "plot"} else (zh, en)
     return words, words
 
-
-def split_metric(key: str) -> tuple[str | None, str]:
-    """`test_auc`, `auc_test`, `test/auc`, `auc.test` -> ("test", "auc"); no split: (None, key)."""
-    parts = [p for p in _WORDS.split(key.lower()) if p]
-    for i in (0, len(parts) - 1):
-        if len(parts) > 1 and parts[i] in SPLITS:
-            return parts[i], "_".join(parts[:i] + parts[i + 1:])
-    return None, "_".join(parts)
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "rows": ("笔数", "rows"), "bad": ("违约", "defaults"), "bad_rate": ("违约率", "default rate"),

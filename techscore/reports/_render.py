@@ -8,7 +8,7 @@ import math
 from importlib import resources
 from pathlib import Path
 
-from techscore.explain._format import check_lang
+from techscore.bilingual import check_lang
 
 
 @functools.lru_cache(maxsize=1)

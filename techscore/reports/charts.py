@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import axis_scale
 from techscore.catalogue.meta import FeatureMeta
-from techscore.explain._format import axis_scale
 from techscore.explain.plots import ACCENT, new_figure, style, to_png
 
 

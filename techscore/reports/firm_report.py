@@ -1,14 +1,14 @@
 """The firm report: one A4 page per firm with its PD, score, grade, SHAP waterfall, reason codes, and its key
 figures over time beside its industry peers, in Chinese and English.
 
-`firm_report_inputs` scores and explains the firms with a model and the references learned at training;
-`key_figure_history` computes the firms' key figures at yearly as-of dates from the raw tables, with the
-quartiles of the firms in the same industry section; `render_firm_report` writes the HTML.
+`firm_report_inputs` scores and explains the firms with a model and the references learned at training; their
+key figures over time come from `techscore.dataset.history.key_figure_history` (features of the run's workspace's
+catalogue at yearly as-of dates, with the quartiles of the firms in the same industry section);
+`render_firm_report` writes the HTML.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,22 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import LANGS, format_pd, format_value
 from techscore.catalogue.meta import FeatureMeta
+from techscore.dataset.history import key_figure_history
 from techscore.exceptions import ReportError
-from techscore.explain._format import LANGS, format_pd, format_value
 from techscore.explain.reasons import References, reason_codes
 from techscore.explain.shap_values import Explanation, explain
 from techscore.reports._render import data_uri, render, write_page
 from techscore.sources.industry import SECTIONS
 
 FIRM_REPORT_FILE = "firm_report.html"
-KEY_FIGURES: tuple[str, ...] = ("rd_intensity", "ip_invention_in_force", "inno_points", "sc_sales_12m")
-"""Features drawn over time on a firm's page (those the catalogue has): R&D intensity, invention patents in force,
-innovation points, sales over the last 12 months."""
 MIN_REASON_SHAP = 0.005
 """Contributions (log-odds) at most this small are not shown as reasons on a firm's page."""
-HISTORY_YEARS = 4
-"""Yearly as-of dates shown, the last being the report's as-of date."""
 
 
 @dataclass
@@ -95,73 +91,6 @@ def firm_report_inputs(
     )
 
 
-def yearly_dates(as_of: Any, years: int = HISTORY_YEARS) -> list[pd.Timestamp]:
-    """`years` as-of dates a year apart, ending at `as_of`."""
-    d = pd.Timestamp(as_of).normalize()
-    return [d - pd.DateOffset(years=years - 1 - i) for i in range(years)]
-
-
-def key_figure_history(
-    sources: Any,
-    firms: pd.DataFrame,
-    *,
-    ids: Sequence[str] = KEY_FIGURES,
-    years: int = HISTORY_YEARS,
-    catalogue: Any = None,
-) -> tuple[pd.DataFrame, list[FeatureMeta]]:
-    """Each firm's key figures at yearly as-of dates, with its industry peers' quartiles at the same dates.
-
-    Parameters
-    ----------
-    sources : raw tables (`techscore.dataset.build.load_sources`) — the features are computed point-in-time.
-    firms : columns uscc and as_of (the last date of each firm's series) and section (its industry section).
-    ids : features to show; those the catalogue lacks are left out.
-
-    Returns
-    -------
-    (history, metas): history has columns uscc, feature, as_of, value, peer_q25, peer_median, peer_q75, peer_n.
-    Peers are all firms of the same section known at that date (the platform cohort, not the scored batch).
-    """
-    from techscore.catalogue import load_catalogue
-    from techscore.dataset.build import featurize
-    from techscore.sources.asof import as_tables
-    from techscore.sources.industry import section_of
-
-    cat = catalogue or load_catalogue()
-    ids = [i for i in ids if i in cat]
-    metas = [cat[i] for i in ids]
-    cols = ["uscc", "feature", "as_of", "value", "peer_q25", "peer_median", "peer_q75", "peer_n"]
-    if not ids or firms.empty:
-        return pd.DataFrame(columns=cols), metas
-    enterprises = as_tables(sources)["enterprises"].drop_duplicates("uscc").set_index("uscc")
-    section = section_of(enterprises["industry"].astype("string")).astype("string")
-    wanted = firms.assign(as_of=pd.to_datetime(firms["as_of"]).dt.normalize())
-    dates = sorted({d for a in wanted["as_of"].unique() for d in yearly_dates(a, years)})
-    parts = []
-    for d in dates:
-        frame = featurize(sources, None, d, ids=ids, catalogue=cat)
-        sec = section.reindex(frame.index)
-        q = frame.groupby(sec.to_numpy(), dropna=True).quantile([0.25, 0.5, 0.75])
-        n = frame.groupby(sec.to_numpy(), dropna=True).count()
-        mine = wanted[wanted["as_of"].map(lambda a, d=d: d in yearly_dates(a, years))]
-        for row in mine.itertuples(index=False):
-            s = getattr(row, "section", None) or (section.get(row.uscc) if row.uscc in section.index else None)
-            for fid in ids:
-                value = frame.at[row.uscc, fid] if row.uscc in frame.index else np.nan
-                qs = [q.at[(s, p), fid] if s is not None and (s, p) in q.index else np.nan for p in (0.25, 0.5, 0.75)]
-                parts.append((row.uscc, fid, d, _float(value), *map(_float, qs),
-                              int(n.at[s, fid]) if s is not None and s in n.index else 0))
-    return pd.DataFrame(parts, columns=cols), metas
-
-
-def _float(v: object) -> float:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-    return f if math.isfinite(f) else float("nan")
-
-
 def _reason_items(reasons: pd.DataFrame, effect: str) -> list[dict]:
     sub = reasons[reasons["effect"] == effect].sort_values("rank")
     return [dict(code=r.code, zh=r.text_zh, en=r.text_en, shap=r.shap) for r in sub.itertuples(index=False)]
@@ -193,10 +122,10 @@ def _trends(history: pd.DataFrame | None, metas: list[FeatureMeta], uscc: str) -
 
 def _firm_pages(inputs: FirmReportInputs) -> list[dict]:
     from techscore.explain import plots
-    from techscore.explain.plots import _sigmoid
+    from techscore.model.calibrate import sigmoid
 
     expl = inputs.explanation
-    base_pd = format_pd(_sigmoid(expl.base))
+    base_pd = format_pd(float(sigmoid(expl.base)))
     pages = []
     for i in range(len(expl.values)):
         firm = inputs.firms.iloc[i]
@@ -254,14 +183,12 @@ def _run_references(ctx, *, workspace=None, log: bool = True):
 
     from techscore.explain.reasons import REFERENCES_FILE, fit_references
     from techscore.explain.summary import SUMMARY_FOLDER
-    from techscore.reports.run import run_dataset, split_rows
 
     found = ctx.find(REFERENCES_FILE)
     if found is not None:
         return References.load(found), None
-    ds, spec = run_dataset(ctx, workspace=workspace)
-    train_rows, _ = split_rows(ctx, ds, spec)
-    refs = fit_references(ds.frame.loc[train_rows], ctx.model.features, fingerprint=ds.fingerprint)
+    ds, _spec = ctx.dataset(workspace=workspace)
+    refs = fit_references(ds.frame.loc[ctx.rows("train", ds.frame)], ctx.model.features, fingerprint=ds.fingerprint)
     if log:
         folder = Path(tempfile.mkdtemp(prefix="techscore-refs-"))
         refs.save(folder / REFERENCES_FILE)
@@ -312,11 +239,11 @@ def build_firm_report(
     from the run's raw tables as of `as_of` (default: the run's observation end), and its key figures over the
     years before are drawn beside its industry peers. The report (and PDF) is logged to the run under `reports/`.
     """
-    from techscore.explain._format import check_lang
-    from techscore.reports.run import REPORTS_ARTIFACT_PATH, open_run, run_experiment
+    from techscore.bilingual import check_lang
+    from techscore.model.artifacts import REPORTS_ARTIFACT_PATH, RunArtifacts
 
     check_lang(lang)
-    ctx = open_run(run, tracking_uri=tracking_uri)
+    ctx = RunArtifacts.load(run, tracking_uri=tracking_uri)
     model = ctx.model
     table = read_batch(batch) if batch is not None else pd.DataFrame({"uscc": list(usccs)})
     table = table.assign(uscc=table["uscc"].astype("string").str.strip().str.upper())
@@ -325,10 +252,13 @@ def build_firm_report(
         raise ReportError("no firm to report on: give --uscc CODE or a --batch file with a uscc column.")
     refs, ds = _run_references(ctx, workspace=workspace, log=log)
     scored_as_is = all(f in table.columns for f in model.feature_ids)
-    spec = run_experiment(ctx, workspace)
+    spec = ctx.experiment_spec(workspace)
+    from techscore.catalogue import load_catalogue
+
+    catalogue = load_catalogue(spec.workspace if spec is not None else workspace)  # the run's workspace's
     sources = None
     if spec is not None and spec.data.path is not None and spec.resolve(spec.data.path).is_dir():
-        from techscore.dataset.build import load_sources
+        from techscore.sources.load import load_sources
 
         sources = load_sources(spec.resolve(spec.data.path))
     if ds is None and as_of is None and spec is not None and spec.dataset_dir is not None:
@@ -365,13 +295,13 @@ def build_firm_report(
 
         parts = []
         for d, group in firms.groupby("as_of", sort=True):
-            feats = featurize(sources, group["uscc"].tolist(), d, ids=model.feature_ids)
+            feats = featurize(sources, group["uscc"].tolist(), d, ids=model.feature_ids, catalogue=catalogue)
             parts.append(feats.reset_index(drop=True).set_axis(group.index))
         X = pd.concat(parts).sort_index()
     else:
         raise ReportError(f"run {ctx.run_id} has no raw tables to compute features from; give a --batch file "
                           "holding the model's feature columns.")
-    hist, metas = (key_figure_history(sources, firms) if history and sources is not None else (None, []))
+    hist, metas = (key_figure_history(sources, firms, catalogue) if history and sources is not None else (None, []))
     inputs = firm_report_inputs(model, X.reset_index(drop=True), firms, refs, run_id=ctx.run_id, history=hist,
                                 history_features=metas, groups=firms["section"])
     folder = Path(out) if out is not None else Path("reports") / ctx.run_id

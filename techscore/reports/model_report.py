@@ -2,8 +2,8 @@
 
 Data summary, validation metrics and plots of the training run, champion vs challenger, global SHAP, the check
 that each feature's SHAP dependence runs in its declared risk direction, segment performance, and the
-experiment and data fingerprints. `render_model_report` turns `ModelReportInputs` into HTML; `techscore.reports.
-run` gathers the inputs from an MLflow run.
+experiment and data fingerprints. `render_model_report` turns `ModelReportInputs` into HTML; `model_report_inputs`
+gathers them from a run's artifacts (`techscore.model.artifacts.RunArtifacts`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from techscore.bilingual import LANGS, check_lang
 from techscore.explain import direction_check
-from techscore.explain._format import LANGS
+from techscore.explain.reasons import References
 from techscore.explain.shap_values import Explanation
-from techscore.reports._labels import COLUMNS, METRICS, PLOTS, SEGMENTS, SPLITS, label, split_metric
+from techscore.model.artifacts import REPORTS_ARTIFACT_PATH, RunArtifacts
+from techscore.model.vocabulary import parse_metric
+from techscore.reports._labels import COLUMNS, METRICS, PLOTS, SEGMENTS, SPLITS, label
 from techscore.reports._render import data_uri, fmt_num, fmt_pct, render, write_page
 
 MODEL_REPORT_FILE = "model_report.html"
@@ -31,7 +34,7 @@ TOP_DEPENDENCE = 8
 
 @dataclass
 class ModelReportInputs:
-    """Everything the model report shows; the MLflow reader (`techscore.reports.run`) fills it from a run."""
+    """Everything the model report shows; `model_report_inputs` fills it from a run (`RunArtifacts`)."""
 
     run_id: str
     explanation: Explanation
@@ -74,18 +77,22 @@ def _finite(x: object) -> bool:
 
 
 def _metric_table(metrics: dict[str, float]) -> dict:
-    """Metrics as rows (metric) x columns (split), known metrics first."""
+    """The champion's metrics as rows (metric) x columns (part of the rows), in the vocabulary's order; cv
+    statistics and per-fold figures keep their own row."""
     cells: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
-        if not _finite(value) or key.startswith("challenger_"):
+        parsed = parse_metric(key)
+        if not _finite(value) or (parsed is not None and parsed.model == "challenger"):
             continue
-        split, name = split_metric(key)
-        cells.setdefault(name, {})[split or "all"] = float(value)
-    split_order = [s for s in ("train", "valid", "validation", "val", "test", "oot", "all")
-                   if any(s in v for v in cells.values())]
+        plain = parsed is not None and parsed.statistic is None and key in (parsed.metric.name,
+                                                                            f"{parsed.part}_{parsed.metric.name}")
+        name = parsed.metric.name if plain else key  # type: ignore[union-attr]
+        cells.setdefault(name, {})[(parsed.part if plain else None) or "all"] = float(value)  # type: ignore[union-attr]
+    split_order = [s for s in (*SPLITS, "all") if any(s in v for v in cells.values())]
     known = [m for m in METRICS if m in cells]
     names = known + sorted(m for m in cells if m not in METRICS)
-    columns = [dict(key=s, zh=SPLITS[s][0], en=SPLITS[s][1]) for s in split_order]
+    columns = [dict(key=s, zh=SPLITS[s][0], en=SPLITS[s][1]) if s in SPLITS else dict(key=s, zh="全部", en="all")
+               for s in split_order]
     rows = []
     for m in names:
         zh, en = label(m, METRICS)
@@ -138,30 +145,25 @@ def _frame_html(df: pd.DataFrame, max_rows: int = 60) -> str:
     return f"<table><tr>{''.join(heads)}</tr>{''.join(body)}{more}</table>"
 
 
-_SEGMENT_KEY_COLUMNS = ("segment", "segment_key", "by", "dimension", "key")
-_SEGMENT_VALUE_COLUMNS = ("value", "segment_value", "level", "group")
-
-
 def _segments(seg: pd.DataFrame | None) -> list[dict]:
     """Segment tables, one per segment key (industry, region, ...): the champion's figures, with the
-    challenger's AUC beside them when the run has both."""
+    challenger's AUC beside them when the run has both. Columns as training writes them (`segment`, `value`,
+    `model`, the vocabulary's metrics)."""
     if seg is None or seg.empty:
         return []
-    key_col = next((c for c in _SEGMENT_KEY_COLUMNS if c in seg.columns), None)
     if "model" in seg.columns:
         champ = seg[seg["model"] == "champion"].drop(columns=["model"])
         chall = seg[seg["model"] == "challenger"]
-        value_col = next((c for c in _SEGMENT_VALUE_COLUMNS if c in seg.columns), None)
-        if len(chall) and "auc" in chall and key_col and value_col:
-            extra = chall.set_index([key_col, value_col])["auc"].rename("challenger_auc")
-            champ = champ.join(extra, on=[key_col, value_col])
+        if len(chall):
+            extra = chall.set_index(["segment", "value"])["auc"].rename("challenger_auc")
+            champ = champ.join(extra, on=["segment", "value"])
         seg = champ
     keep = [c for c in seg.columns if c not in ("log_loss", "capture_top_decile")]
     seg = seg[keep]
-    groups = [(k, g.drop(columns=[key_col])) for k, g in seg.groupby(key_col, sort=False)] if key_col else [("", seg)]
     out = []
-    for key, g in groups:
-        zh, en = label(str(key), SEGMENTS) if key else ("全部分段", "all segments")
+    for key, g in seg.groupby("segment", sort=False):
+        g = g.drop(columns=["segment"])
+        zh, en = label(str(key), SEGMENTS)
         cols = []
         for c in g.columns:
             czh, cen = label(str(c), {**COLUMNS, **METRICS})
@@ -326,7 +328,7 @@ def _leakage(findings: pd.DataFrame | None) -> dict | None:
 def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
     """The model report as one self-contained HTML page (both languages inside; `lang` shown first)."""
     from techscore.explain import plots
-    from techscore.explain.plots import _sigmoid
+    from techscore.model.calibrate import sigmoid
 
     expl = inputs.explanation
     imp = expl.importance()
@@ -376,7 +378,7 @@ def render_model_report(inputs: ModelReportInputs, lang: str = "zh") -> str:
         missing_rows=_missing_rows(inputs.dataset_summary, expl),
         metric_table=_metric_table(inputs.metrics), tables=_tables(inputs.tables), plots=_plots(inputs.plots),
         challenger=_challenger(inputs), shap_rows=f"{len(expl.values):,}", shap_base=expl.base,
-        shap_base_pd=fmt_pct(_sigmoid(expl.base)), shap_plots=shap_plots, importance=importance,
+        shap_base_pd=fmt_pct(float(sigmoid(expl.base))), shap_plots=shap_plots, importance=importance,
         directions=dir_rows, tolerance=tolerance, unused=unused, clusters=clusters,
         direction_counts={"pass": int(counts.get("pass", 0)), "fail": n_fail, "weak": int(counts.get("weak", 0)),
                           "other": int(counts.get("n/a", 0) + counts.get("unused", 0))},
@@ -431,55 +433,73 @@ def _points_summary(points: pd.DataFrame | None) -> pd.DataFrame | None:
     return out.sort_values("iv", ascending=False, kind="stable") if "iv" in out else out
 
 
-def _explanation_of_run(ctx, *, workspace=None, log: bool = True):
+@dataclass
+class RunExplanation:
+    """The SHAP side of a run as the model report shows it."""
+
+    explanation: Explanation
+    """SHAP values on the run's test rows."""
+    references: References | None
+    """Reason-code references: the run's, else fitted on its training rows."""
+    dataset_summary: dict = field(default_factory=dict)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    images: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    """Drawn SHAP plots ("importance", "beeswarm") by language."""
+    clusters: pd.DataFrame | None = None
+
+
+def explain_run(run: RunArtifacts, *, workspace=None, log: bool = True) -> RunExplanation:
     """SHAP values on the run's test rows, with references (from the run, else fitted on its training rows) and
-    the dataset summary; the summaries are logged to the run when it lacks them."""
-    from techscore.explain.reasons import REFERENCES_FILE, References
+    the dataset summary; the summaries are logged to the run when it lacks them. Rows come from the run's split
+    membership; when its data cannot be loaded, the SHAP values logged with the run are used."""
+    from techscore.explain.reasons import REFERENCES_FILE
     from techscore.explain.shap_values import load_explanation
     from techscore.explain.summary import SUMMARY_FOLDER, summarize
-    from techscore.reports.run import run_dataset, split_rows
 
     warnings: list[tuple[str, str]] = []
     try:
-        ds, spec = run_dataset(ctx, workspace=workspace)
+        ds, _spec = run.dataset(workspace=workspace)
     except Exception as exc:  # noqa: BLE001 - fall back to the SHAP values logged with the run
-        logged = ctx.find("shap_values.parquet")
+        logged = run.find("shap_values.parquet")
         if logged is None:
             raise
-        expl = load_explanation(logged, features=ctx.model.features)
-        refs_path = ctx.find(REFERENCES_FILE)
+        expl = load_explanation(logged, features=run.model.features)
+        refs_path = run.find(REFERENCES_FILE)
         warnings.append((f"未能载入运行的数据集（{exc}）；使用运行中记录的 SHAP 值。",
                          f"The run's dataset could not be loaded ({exc}); SHAP values logged with the run are shown."))
-        images = {k: {lg: p.read_bytes() for lg in LANGS if (p := ctx.find(f"shap_{k}_{lg}.png")) is not None}
+        images = {k: {lg: p.read_bytes() for lg in LANGS if (p := run.find(f"shap_{k}_{lg}.png")) is not None}
                   for k in ("importance", "beeswarm")}
         images = {k: v for k, v in images.items() if len(v) == len(LANGS)}
-        clusters_path = ctx.find("shap_importance_clusters.csv")
+        clusters_path = run.find("shap_importance_clusters.csv")
         clusters = pd.read_csv(clusters_path) if clusters_path is not None else None
-        return expl, (References.load(refs_path) if refs_path else None), {}, warnings, images, clusters
-    if ds.fingerprint != ctx.report.get("dataset_fingerprint", ds.fingerprint):
+        return RunExplanation(expl, References.load(refs_path) if refs_path else None, {}, warnings, images, clusters)
+    if ds.fingerprint != run.report.get("dataset_fingerprint", ds.fingerprint):
         warnings.append(("数据集指纹与训练时不同：数据已变化，报告中的 SHAP 值基于当前数据。",
                          "The dataset fingerprint differs from the one the run trained on: the data changed since, "
                          "and SHAP values are computed on the data as it is now."))
-    train_rows, test_rows = split_rows(ctx, ds, spec)
+    train_rows, test_rows = run.rows("train", ds.frame), run.rows("test", ds.frame)
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="techscore-explain-")) / SUMMARY_FOLDER
-    summary = summarize(ctx.model, ds, train_rows, test_rows, folder, plots=True)
-    refs_path = ctx.find(REFERENCES_FILE)
+    summary = summarize(run.model, ds, train_rows, test_rows, folder, plots=True)
+    refs_path = run.find(REFERENCES_FILE)
     refs = References.load(refs_path) if refs_path is not None else summary.references
-    if log and ctx.find("shap_importance.csv") is None:
-        ctx.log_artifacts(folder, SUMMARY_FOLDER)
+    if log and run.find("shap_importance.csv") is None:
+        run.log_artifacts(folder, SUMMARY_FOLDER)
     images = {k: {lg: (folder / f"shap_{k}_{lg}.png").read_bytes() for lg in LANGS} for k in ("importance", "beeswarm")}
-    return summary.explanation, refs, {**ds.summary, "rows": len(ds.frame)}, warnings, images, summary.clusters
+    return RunExplanation(summary.explanation, refs, {**ds.summary, "rows": len(ds.frame)}, warnings, images,
+                          summary.clusters)
 
 
-def model_report_inputs(ctx, *, workspace=None, log: bool = True) -> ModelReportInputs:
-    """Gather the model report's inputs from an opened run (`techscore.reports.run.open_run`)."""
+def model_report_inputs(ctx: RunArtifacts, *, workspace=None, log: bool = True) -> ModelReportInputs:
+    """Gather the model report's inputs from a run (`techscore.model.artifacts.RunArtifacts.load`)."""
     import hashlib
 
     from techscore import __version__
 
-    expl, _refs, summary, warnings, images, clusters = _explanation_of_run(ctx, workspace=workspace, log=log)
+    shap = explain_run(ctx, workspace=workspace, log=log)
+    expl, summary, warnings, images, clusters = (shap.explanation, shap.dataset_summary, shap.warnings, shap.images,
+                                                 shap.clusters)
     report = ctx.report
     metrics = {k: v for k, v in (ctx.metrics or report.get("metrics", {})).items()
                if "." not in k and not k.startswith("valid_curve") and not k.startswith("oot_")}
@@ -531,11 +551,8 @@ def build_model_report(
 
     Returns the paths written: `html`, and `pdf` when asked.
     """
-    from techscore.explain._format import check_lang
-    from techscore.reports.run import REPORTS_ARTIFACT_PATH, open_run
-
     check_lang(lang)
-    ctx = open_run(run, tracking_uri=tracking_uri)
+    ctx = RunArtifacts.load(run, tracking_uri=tracking_uri)
     inputs = model_report_inputs(ctx, workspace=workspace, log=log)
     folder = Path(out) if out is not None else Path("reports") / ctx.run_id
     paths = {"html": write_model_report(inputs, folder, lang)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from techscore.explain._format import check_lang
+from techscore.bilingual import check_lang
 from techscore.reports.chromium import print_pdf
 
 

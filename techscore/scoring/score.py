@@ -16,7 +16,6 @@ True
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from techscore.exceptions import ScoringError
 from techscore.explain.reasons import top_k
 from techscore.explain.treeshap import TreeShap
 from techscore.model.pdmodel import PDModel
+from techscore.progress import Progress
 from techscore.scoring.guard import CATALOGUE_KEY, ID_COLUMN, InputSchema, RowCheck, check_columns, check_rows
 from techscore.scoring.output import AtomicTableWriter
 from techscore.scoring.stream import open_input
@@ -44,9 +44,6 @@ VALIDATION_RULE_COLUMN = "validation_rule"
 """Optional input column (written by `techscore.scoring.raw`): the validation rule id that rejected the firm's own
 raw row; a row carrying one is rejected with that id as its `reject_code`, whatever its features."""
 VALIDATION_REASON_COLUMN = "validation_reason"
-
-Progress = Callable[[int], None]
-"""Called with the number of input rows just processed."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +246,7 @@ def score_file(
         `chunk_rows * (input row bytes + 24 * n_features + 64 * reasons)` plus the model's SHAP tables.
     keep : extra input columns copied to the scores (for example `as_of` or an application id).
     check_catalogue : refuse a feature table whose recorded catalogue version differs from the model's.
-    progress : called with the number of input rows after each chunk.
+    progress : ``progress(rows read, rows in the input or 0 when unknown, "rows")`` after each chunk.
 
     Raises
     ------
@@ -292,7 +289,7 @@ def score_file(
             by_code.update(rejected.column(REJECT_CODE_COLUMN).to_pylist())
             by_code["malformed_row"] += len(chunk.malformed)
             if progress:
-                progress(chunk.n_input)
+                progress(n_in, source.rows or 0, "rows")
         expected = source.rows if source.rows is not None else n_in
         if n_in != n_scored + n_rejected or n_in != expected:  # never silently lose a row
             raise ScoringError(f"{source.path}: row accounting failed: {expected} rows in the input, {n_in} read, "

@@ -1,9 +1,10 @@
 """Raw enterprise tables: the data contract, loading and validation.
 
 Loading and validation are re-exported lazily (they import pandas and pyarrow, the contract does not). The
-validator itself is `techscore.sources.validate.validate` (the module keeps the name `validate`).
+validator is `techscore.sources.validate` (defined in `techscore.sources.validation`).
 """
 
+from techscore.lazy import lazy_exports
 from techscore.sources.schema import (
     CERTIFICATIONS,
     INNOVATION_INDICATORS,
@@ -28,18 +29,13 @@ _LAZY: dict[str, str] = {
     "Sources": "techscore.sources.load",
     "load_sources": "techscore.sources.load",
     "load_table": "techscore.sources.load",
-    "RULES": "techscore.sources.validate",
-    "ValidationResult": "techscore.sources.validate",
+    "RULES": "techscore.sources.validation",
+    "validate": "techscore.sources.validation",
+    "ValidationResult": "techscore.sources.validation",
     "write_rejects": "techscore.sources.rejects",
     "write_report": "techscore.sources.rejects",
     "write_valid": "techscore.sources.rejects",
 }
 __all__ += list(_LAZY)
 
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

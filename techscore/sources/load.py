@@ -9,7 +9,7 @@ rules for both), so a column's pandas dtype depends only on its kind (`techscore
 >>> sources.financials["revenue"].dtype, sources["enterprises"]["founded"].dtype    # doctest: +SKIP
 (dtype('float64'), dtype('<M8[ns]'))
 
-`load_sources` trusts the rules it does not check (keys, codes, date order): run `techscore.sources.validate` first
+`load_sources` trusts the rules it does not check (keys, codes, date order): run `techscore.sources.validation` first
 when the data are not known to be clean, and use its ``valid`` tables.
 """
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from techscore.exceptions import ValidationError
-from techscore.sources.validate import RULES, ValidationResult
+from techscore.sources.validation import RULES, ValidationResult
 
 PROBLEMS_FILE = "problems.parquet"
 """Name of the full problem list written beside the JSON report."""

@@ -1,7 +1,7 @@
 """Dirty mode: plant one documented case of every class the data contract declares into a written world.
 
 Each plant (`INJECTIONS`) changes one cell (or drops one column) so that one rule of
-`techscore.sources.validate.RULES` fires there, with its declared outcome: the row ``rejected`` (an error), the
+`techscore.sources.validation.RULES` fires there, with its declared outcome: the row ``rejected`` (an error), the
 value ``kept`` as normalised with a warning (white space and invisible characters, full-width forms, case, Chinese
 spellings), or the file refused (``file``: a missing required column, which makes `techscore validate` exit 2).
 ``dirty_manifest.json`` lists every plant with table, file, 1-based data row (header excluded; null for a file),
@@ -227,7 +227,7 @@ def inject(out: Path, rng: np.random.Generator) -> list[dict]:
         else:
             pq.write_table(table, out / f"{name}.parquet", compression="zstd")
     manifest = {
-        "rules": "rule ids of techscore.sources.validate.RULES",
+        "rules": "rule ids of techscore.sources.validation.RULES",
         "row": "1-based data row of the file, header excluded (null: the whole file)",
         "outcome": "rejected: the row is rejected (error); kept: the value is kept as `kept`, with a warning naming "
                    "the value as read and kept; file: the file is refused (validate exits 2)",

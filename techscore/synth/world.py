@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from techscore.progress import Progress
 from techscore.sources.schema import CERTIFICATIONS, TABLE_NAMES
 from techscore.synth import _arrow as A
 from techscore.synth._arrow import NO_DAY, TableWriter
@@ -33,7 +33,6 @@ from techscore.synth.risk import (
 from techscore.synth.tax import make_tax
 from techscore.synth.trade import make_invoices
 
-Progress = Callable[[str, float], None]
 """Called with a step's description and the fraction of the whole job done (0-1)."""
 
 GROUND_TRUTH_FILE = "ground_truth.json"
@@ -76,7 +75,7 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
     start_year, end_year
         Years of records; the snapshot date is 31 December of `end_year`.
     progress
-        Optional callback ``progress(step, fraction_done)``.
+        Optional callback ``progress(done, 1000, step)`` (done in per-mille of the work, `techscore.progress`).
     **options
         Other `SynthConfig` fields (``default_rate``, ``frailty_sd``, ``chunk_firms``...).
 
@@ -92,7 +91,9 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
     cfg = SynthConfig(n_firms=n_firms, seed=seed, start_year=start_year, end_year=end_year, **options)  # type: ignore[arg-type]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    say = progress or (lambda step, done: None)
+    def say(step: str, fraction: float) -> None:
+        if progress is not None:
+            progress(round(1000 * fraction), 1000, step)
     rng = streams(seed)
 
     say("firms", 0.0)

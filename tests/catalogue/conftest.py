@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.catalogue.world import make_world
+from tests.catalogue.world import GROUP_DECLARATIONS, make_world
 
 HEADER = "import pandas as pd\nfrom techscore.catalogue import feature, node\n"
 
@@ -27,6 +27,7 @@ def workspace(tmp_path: Path):
     def write(modules: dict[str, str]) -> Path:
         folder = tmp_path / "features"
         folder.mkdir(exist_ok=True)
+        (folder / "groups.py").write_text(GROUP_DECLARATIONS, encoding="utf-8")
         for name, code in modules.items():
             (folder / f"{name}.py").write_text(HEADER + textwrap.dedent(code), encoding="utf-8")
         return tmp_path

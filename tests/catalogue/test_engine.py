@@ -245,3 +245,25 @@ def test_intermediate_results_are_released(workspace):
     cat.compute(SOURCES, "2024-01-01", timings=timings)
     assert {"known_as_of", "fin_latest", "rd_intensity", "rd_high"} <= set(timings)
     assert all(t >= 0 for t in timings.values())
+
+
+def test_a_workspace_declares_its_own_feature_group(workspace):
+    code = '''
+from techscore.catalogue import feature_group
+
+ESG = feature_group("esg", name_zh="环境社会治理", name_en="ESG", order=5)
+
+@feature(group="esg", name_zh="排污许可", name_en="Discharge permit", unit="flag", direction=-1,
+         sources=("enterprises",), description="Holds a discharge permit.")
+def esg_permit(enterprises, firms):
+    return pd.Series(1.0, index=firms)
+'''
+    cat = load_catalogue(workspace({"a_rd": GOOD, "esg": code}))
+    assert cat.groups[0] == "esg" and (cat.group("esg").name_zh, cat.group("esg").name_en) == ("环境社会治理", "ESG")
+    assert cat.select(groups=["esg"]).ids == ["esg_permit"]
+
+
+def test_an_undeclared_group_names_the_declared_ones(workspace):
+    with pytest.raises(CatalogueError, match=r"group must be one of rd, ip, .*\(the groups declared in "
+                                             r"features/; declare another with feature_group\); got 'esg'"):
+        load_catalogue(workspace({"bad": GOOD.replace('group="finance"', 'group="esg"')}))

@@ -144,7 +144,19 @@ def write_world(world: dict[str, pd.DataFrame], folder: Path) -> Path:
     return folder
 
 
-CORE_CATALOGUE = '''
+GROUP_DECLARATIONS = '''
+from techscore.catalogue import feature_group
+
+RD = feature_group("rd", name_zh="研发投入", name_en="R&D", order=10)
+IP = feature_group("ip", name_zh="知识产权", name_en="Intellectual property", order=20)
+INNOVATION = feature_group("innovation", name_zh="创新积分", name_en="Innovation points", order=30)
+SUPPLY_CHAIN = feature_group("supply_chain", name_zh="供应链", name_en="Supply chain", order=40)
+PROFILE = feature_group("profile", name_zh="企业画像", name_en="Firm profile", order=50)
+FINANCE = feature_group("finance", name_zh="财务与纳税", name_en="Finance and tax", order=60)
+'''
+"""The repository's six feature groups, declared as a test workspace's `features/` module declares them."""
+
+CORE_CATALOGUE = GROUP_DECLARATIONS + '''
 import pandas as pd
 from techscore.catalogue import feature, node
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from techscore.dataset import LABEL, LoanDataset
-from techscore.dataset.build import build_dataset, dataset_fingerprint, featurize, load_sources, month_start
+from techscore.dataset.build import build_dataset, dataset_fingerprint, featurize, month_start
 from techscore.sources.industry import section_of
+from techscore.sources.load import load_sources
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from techscore.catalogue import GROUPS, UNITS, load_catalogue
+from techscore.catalogue import UNITS, load_catalogue
 from techscore.sources.schema import TABLE_NAMES
 from tests.features.conftest import AS_OF, FIRMS, definitions, raw_tables
 
 ROOT = Path(__file__).resolve().parents[2]
+GROUPS = load_catalogue(ROOT).groups
 
 EXPECTED: dict[str, dict[str, int]] = {
     "rd": {"rd_intensity": -1, "rd_intensity_3y": -1, "rd_expense_latest": -1, "rd_growth": -1, "rd_volatility": 1,

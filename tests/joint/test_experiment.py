@@ -63,6 +63,7 @@ def joint_ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("joint-ws")
     (root / "experiments").mkdir()
     (root / "models").mkdir()
+    (root / "features").symlink_to(Path(__file__).resolve().parents[2] / "features")  # the spec's own catalogue
     (root / "models" / "joint_fast.toml").write_text(MODEL, encoding="utf-8")
     world = root / "world"
     generate(3000, 5, world, default_rate=0.08)
@@ -114,6 +115,16 @@ def test_local_store_parent_children_and_comparison_table(joint_ws, tmp_path):
     assert (pred["issued"] >= pd.Timestamp("2022-07-01")).all()
     loans = pd.read_parquet(world / "loans.parquet").set_index("loan_id")
     assert set(loans.loc[pred["loan_id"], "bank_id"]) == {"BANK_A"}
+    # a child run is a run's artifact set: the one reader reads it as it reads a training run
+    from techscore.model.artifacts import RunArtifacts
+    from techscore.model.vocabulary import parse_metric
+
+    child = RunArtifacts.load(out / "children" / "BANK_A" / "own")
+    own = ran[(ran["bank"] == "BANK_A") & (ran["variant"] == "own")].iloc[0]
+    parts = child.membership["part"].value_counts()
+    assert parts["test"] == own["test_loans"] and parts["train"] == own["bank_train_loans"]
+    assert set(loans.loc[child.membership["loan_id"], "bank_id"]) == {"BANK_A"}
+    assert child.model.feature_ids and [k for k in child.metrics if parse_metric(k) is None] == []
     # the two small banks have too few defaults in their validation year for a model of their own
     skipped = table[table["auc"].isna()]
     assert set(zip(skipped["bank"], skipped["variant"], strict=True)) == {

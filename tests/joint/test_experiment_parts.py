@@ -236,3 +236,13 @@ def test_local_store_parties_have_no_passwords(ws, tmp_path):
     trk = resolve_tracking(spec, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}", environ={})
     assert not trk.remote and trk.platform.experiment == "joint/platform"
     assert {b: p.password for b, p in trk.banks.items()} == {"BANK_A": None, "BANK_B": None}
+
+
+def test_the_experiment_reads_data_and_never_makes_a_synthetic_world(ws):
+    from techscore.joint.experiment import run_joint
+
+    spec = load_joint(_write(ws, SPEC + "[synth]\nfirms = 50\nseed = 1\n"))
+    folder = spec.resolve(spec.data.path)
+    with pytest.raises(SpecError, match=r"j\.toml: key 'data\.path': folder .* does not exist"):
+        run_joint(spec, tracking=False, out=ws / "out")
+    assert not folder.exists()  # `techscore joint` (the CLI) generates it; the library only reads

@@ -137,7 +137,7 @@ def tracking_uri(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def trained(workspace, loan_dataset, tracking_uri, tmp_path_factory):
     """One tracked, registered training of the synthetic experiment."""
-    from techscore.model.train import train
+    from techscore.model.training import train
 
     seen = []
 

@@ -17,7 +17,7 @@ from techscore.model.lgbm import (
 )
 from techscore.model.metrics import auc
 from techscore.model.split import cv_folds, out_of_time
-from techscore.model.train import fit_fold
+from techscore.model.training import fit_fold
 from techscore.specs import LearnerSpec, ModelSpec
 from tests.model.conftest import TRUE_EFFECTS
 

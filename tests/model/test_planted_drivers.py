@@ -18,7 +18,7 @@ import pytest
 
 from techscore.cli.demo import DEMO_EXPERIMENT, DEMO_FIRMS, DEMO_SEED
 from techscore.explain.summary import SUMMARY_FOLDER, explain_callback
-from techscore.model.train import train
+from techscore.model.training import train
 from techscore.specs import load_experiment
 from techscore.synth import generate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from techscore.model.train import train
+from techscore.model.training import train
 from techscore.specs import ExperimentSpec, LearnerSpec, ModelSpec
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_polish_tuning_on_cv_auc(polish, tmp_path):
     reproduces the best trial's value exactly."""
     from techscore.dataset.frame import LoanDataset
     from techscore.dataset.tabular import stratified_sample
-    from techscore.model.tune import tune
+    from techscore.model.tuning import tune
 
     keep = stratified_sample(polish.y.to_numpy(), 0.35, seed=1)
     ds = LoanDataset(frame=polish.frame.iloc[keep], features=polish.features, fingerprint="sample", name="sample")

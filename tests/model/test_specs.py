@@ -12,7 +12,6 @@ from techscore.specs import (
     ExperimentSpec,
     MasterScaleSpec,
     ModelSpec,
-    dataset_options,
     load_experiment,
     load_model_spec,
 )
@@ -78,16 +77,19 @@ def test_master_scale_checked():
         MasterScaleSpec(grades=["A"], pd_upper=[0.1, 1.0])
 
 
-def test_paths_resolve_against_workspace_and_dataset_options(tmp_path):
+def test_paths_resolve_against_workspace_and_dataset_request(tmp_path):
+    from techscore.dataset import dataset_request
+
     ws = write_workspace(tmp_path)
     spec = load_experiment(ws / "experiments" / "synthetic.toml")
     assert spec.workspace == ws.resolve()
     assert spec.resolve("world") == ws.resolve() / "world"
     assert spec.model_spec().name == "test_lgbm"
     assert spec.experiment_name == "techscore-test-synthetic" and spec.model_name == "techscore_test_pd"
-    opts = dataset_options(ws / "experiments" / "synthetic.toml")
-    assert opts["data"] == ws.resolve() / "world" and opts["out"] == ws.resolve() / "dataset-synthetic"
-    assert opts["window_months"] == 12
+    (ws / "world").mkdir(exist_ok=True)
+    request = dataset_request(spec)
+    assert request.data == ws.resolve() / "world" and request.out == ws.resolve() / "dataset-synthetic"
+    assert request.window_months == 12 and request.workspace == ws.resolve()
 
 
 def test_learner_params_are_deterministic_lightgbm_params():

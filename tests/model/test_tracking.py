@@ -97,7 +97,7 @@ def test_pyfunc_returns_pd_score_grade(trained, tracking_uri, loan_dataset):
 
 
 def test_promote_moves_champion_and_from_mlflow(trained, workspace, loan_dataset, tracking_uri, client, tmp_path):
-    from techscore.model.train import train
+    from techscore.model.training import train
 
     name = trained.registered_model
     promote(name, trained.model_version, tracking_uri=tracking_uri)

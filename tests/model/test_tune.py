@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from techscore.exceptions import SpecError
 from techscore.model.lgbm import fit_booster
-from techscore.model.tune import pruning_callback, tune
+from techscore.model.tuning import pruning_callback, tune
 from techscore.specs import load_model_spec
 from tests.model.conftest import EXPERIMENT_TOML, MODEL_TOML, make_loan_dataset, write_workspace
 

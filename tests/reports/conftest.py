@@ -53,8 +53,9 @@ def model_inputs(world, booster, split):
 
 @pytest.fixture(scope="session")
 def firm_inputs(world, booster, split):
+    from techscore.dataset.history import yearly_dates
     from techscore.explain import fit_references
-    from techscore.reports.firm_report import firm_report_inputs, yearly_dates
+    from techscore.reports.firm_report import firm_report_inputs
 
     train, test = split
     rows = test.iloc[[0, 7, 11]]

@@ -31,7 +31,7 @@ early_stopping_rounds = 25
 def _demo_run(base: Path):
     """A small synthetic world trained with MLflow tracking and the SHAP-summary callback."""
     from techscore.explain.summary import explain_callback
-    from techscore.model.train import train
+    from techscore.model.training import train
     from techscore.synth import generate
 
     base.mkdir(parents=True)

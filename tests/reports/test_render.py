@@ -104,14 +104,22 @@ def test_scores_fall_back_to_the_logistic_of_the_margin(firm_inputs):
     np.testing.assert_allclose(firm_inputs.scores["pd"], 1 / (1 + np.exp(-expl.margin)))
 
 
-@pytest.mark.parametrize(("key", "split", "name"), [
-    ("test_auc", "test", "auc"), ("auc_train", "train", "auc"), ("valid/log_loss", "valid", "log_loss"),
-    ("psi", None, "psi"), ("test", None, "test"),
+@pytest.mark.parametrize(("key", "part", "name", "model"), [
+    ("test_auc", "test", "auc", "champion"), ("valid_log_loss", "valid", "log_loss", "champion"),
+    ("challenger_train_ks", "train", "ks", "challenger"), ("best_iteration", None, "best_iteration", "champion"),
 ])
-def test_metric_keys_split_into_split_and_name(key, split, name):
-    from techscore.reports._labels import split_metric
+def test_metric_keys_parse_against_the_vocabulary(key, part, name, model):
+    from techscore.model.vocabulary import parse_metric
 
-    assert split_metric(key) == (split, name)
+    parsed = parse_metric(key)
+    assert (parsed.part, parsed.metric.name, parsed.model) == (part, name, model)
+
+
+@pytest.mark.parametrize("key", ["auc_train", "valid/log_loss", "psi", "test", "roc_auc"])
+def test_keys_outside_the_vocabulary_are_not_guessed(key):
+    from techscore.model.vocabulary import parse_metric
+
+    assert parse_metric(key) is None
 
 
 def test_unknown_labels_read_as_words():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from techscore.dataset.history import yearly_dates
 from techscore.exceptions import ReportError
-from techscore.reports.firm_report import read_batch, yearly_dates
-from techscore.reports.run import find_artifact, open_run
+from techscore.model.artifacts import RunArtifacts, find_artifact
+from techscore.reports.firm_report import read_batch
 
 
 def test_find_artifact_takes_the_shallowest_match_and_skips_report_outputs(tmp_path):
@@ -24,7 +25,7 @@ def test_find_artifact_takes_the_shallowest_match_and_skips_report_outputs(tmp_p
 def test_a_folder_without_a_model_is_not_a_run(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(ReportError, match="holds no saved PD model"):
-        open_run(tmp_path)
+        RunArtifacts.load(tmp_path)
 
 
 def test_read_batch_accepts_text_csv_and_parquet(tmp_path):

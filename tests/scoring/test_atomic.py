@@ -65,7 +65,7 @@ def test_a_failed_run_removes_its_partial_files_and_keeps_the_previous_result(mo
     first = score_file(model, source, tmp_path / "scores.parquet")
     before = (tmp_path / "scores.parquet").read_bytes()
 
-    def fail(_rows: int) -> None:
+    def fail(_done: int, _total: int, _what: str) -> None:
         raise KeyboardInterrupt  # as when the user presses Ctrl-C mid-run
 
     with pytest.raises(KeyboardInterrupt):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from techscore.sources import uscc
-from techscore.sources.validate import validate
+from techscore.sources.validation import validate
 from tests.sources.conftest import as_text, make_codes, make_world, write_text
 
 

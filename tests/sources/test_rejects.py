@@ -11,7 +11,7 @@ from techscore.exceptions import ValidationError
 from techscore.sources.load import load_sources
 from techscore.sources.rejects import PROBLEMS_FILE, report, write_rejects, write_report, write_valid
 from techscore.sources.schema import TABLE_NAMES
-from techscore.sources.validate import validate
+from techscore.sources.validation import validate
 from tests.sources.conftest import as_text, write_text
 
 

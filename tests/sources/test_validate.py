@@ -9,7 +9,7 @@ import pytest
 from techscore.sources import uscc
 from techscore.sources.load import Sources
 from techscore.sources.schema import TABLE_NAMES
-from techscore.sources.validate import RULES, validate
+from techscore.sources.validation import RULES, validate
 from tests.sources.conftest import as_text, make_codes, write_text, write_world
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from techscore.synth.dirty import INJECTIONS
 
-validate_module = pytest.importorskip("techscore.sources.validate")
+validate_module = pytest.importorskip("techscore.sources.validation")
 
 
 def manifest(folder) -> dict:

@@ -2,8 +2,8 @@
 
 Steps, each a function of its own:
 
-1. `load_data`: the loan dataset (built point in time from raw tables, reused when its fingerprint matches) or a
-   tabular file;
+1. `techscore.dataset.load_dataset`: the loan dataset (built point in time from raw tables with the spec's
+   workspace's catalogue, reused when its fingerprint matches) or a tabular file;
 2. `make_folds`: out of time (train < A <= validation < B <= test) or stratified k folds;
 3. `fit_fold`: booster with early stopping on validation, calibrator on validation (`fit_pd_model`), and the
    WOE scorecard challenger on the same rows;
@@ -14,7 +14,7 @@ Steps, each a function of its own:
 For cross-validated experiments (data without dates) the test metrics are out-of-fold; the registered model is
 then fitted the same way on all rows (a stratified validation share drives early stopping and calibration).
 
->>> from techscore.model.train import train                  # doctest: +SKIP
+>>> from techscore.model.training import train                  # doctest: +SKIP
 >>> result = train("experiments/polish.toml")                # doctest: +SKIP
 >>> result.metrics["cv_auc_mean"], result.run_id             # doctest: +SKIP
 """
@@ -30,9 +30,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from techscore.dataset.experiment import load_dataset
 from techscore.dataset.frame import LABEL, LoanDataset
 from techscore.exceptions import SpecError
 from techscore.model import metrics as M
+from techscore.model.artifacts import (
+    MEMBERSHIP_FILE,
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    SEGMENTS_FILE,
+    json_ready,
+    membership_table,
+)
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
 from techscore.model.fit import fit_pd_model
 from techscore.model.leakage import guard_training
@@ -41,50 +50,14 @@ from techscore.model.pdmodel import PDModel
 from techscore.model.scale import grade_table, pd_to_grade, pd_to_score
 from techscore.model.scorecard import ScorecardModel, fit_scorecard
 from techscore.model.split import Fold, embargo_metrics, full_fold, make_folds
+from techscore.progress import Progress
 from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
 
-__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "load_data", "train",
+__all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "run_params", "train",
            "write_outputs"]
 
 PARTS = ("train", "valid", "test")
 HEADLINE = ("auc", "gini", "ks", "brier", "log_loss")
-
-
-# --- 1. data ----------------------------------------------------------------------------------------------------
-def load_data(spec: ExperimentSpec, *, progress: Callable[[int, int, str], None] | None = None) -> LoanDataset:
-    """The experiment's dataset: a tabular file, or the loan dataset built from raw tables (cached by fingerprint)."""
-    from techscore.dataset.tabular import load_tabular, stratified_sample
-
-    data = spec.data
-    if data.tabular is not None:
-        return load_tabular(spec.resolve(data.tabular), target=data.target, id_column=data.id_column,  # type: ignore[arg-type]
-                            date_column=data.date_column, segment_columns=data.segment_columns,
-                            directions=data.directions, sample=data.sample, seed=spec.split.seed, name=spec.name)
-    from techscore.dataset.build import build_dataset
-    from techscore.sources.schema import PointInTime
-
-    source = spec.resolve(data.path)  # type: ignore[arg-type]
-    if not source.is_dir():
-        raise SpecError(f"{_shown(spec)}: key 'data.path': folder {source} does not exist "
-                        "(run `techscore synth` or point it at a folder of raw tables).")
-    pit = PointInTime(**{k: tuple(v) if isinstance(v, list) else v for k, v in (data.point_in_time or {}).items()})
-    ds = build_dataset(source, groups=data.groups, window_months=data.window_months,
-                       observation_end=data.observation_end, point_in_time=pit, out=spec.dataset_dir,
-                       progress=progress)
-    if data.sample is not None:
-        keep = stratified_sample(ds.frame[LABEL].to_numpy(), data.sample, spec.split.seed)
-        ds = LoanDataset(frame=ds.frame.iloc[keep], features=ds.features, fingerprint=ds.fingerprint,
-                         name=ds.name, summary={**ds.summary, "sample": data.sample}, path=ds.path)
-    return ds
-
-
-def _shown(spec: ExperimentSpec) -> str:
-    if spec.path is None:
-        return f"experiment '{spec.name}'"
-    try:
-        return spec.path.relative_to(spec.workspace.resolve()).as_posix()
-    except ValueError:
-        return str(spec.path)
 
 
 # --- 3. fitting a fold ------------------------------------------------------------------------------------------
@@ -213,11 +186,12 @@ def _segments(spec: ExperimentSpec | None, dataset: LoanDataset) -> list[str]:
         return [*present, *extra]
     missing = [s for s in spec.segments if s not in dataset.frame.columns]
     if missing:
-        raise SpecError(f"{_shown(spec)}: key 'segments' names columns the data does not have: {', '.join(missing)}.")
+        raise SpecError(f"{spec.shown}: key 'segments' names columns the data does not have: {', '.join(missing)}.")
     return list(spec.segments)
 
 
-def _params(spec: ExperimentSpec | None, model_spec: ModelSpec, dataset: LoanDataset) -> dict[str, str]:
+def run_params(spec: ExperimentSpec | None, model_spec: ModelSpec, dataset: LoanDataset) -> dict[str, str]:
+    """The run's parameters as MLflow logs them: the model spec, split and data keys flattened (`model.seed`)."""
     flat: dict[str, str] = {}
 
     def walk(prefix: str, obj: object) -> None:
@@ -275,7 +249,7 @@ def train(
     tracking_uri: str | None = None,
     register: bool = True,
     out: str | Path | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Train, calibrate, validate and (by default) track and register the experiment's PD model.
 
@@ -297,7 +271,7 @@ def train(
     spec = experiment if isinstance(experiment, ExperimentSpec) else load_experiment(experiment, workspace=workspace)
     mspec = (model_spec if isinstance(model_spec, ModelSpec) else
              load_model_spec(model_spec) if model_spec is not None else spec.model_spec())
-    ds = dataset if dataset is not None else load_data(spec)
+    ds = dataset if dataset is not None else load_dataset(spec)
     tracker: list[Callback] = []
     if tracking:
         from techscore.model.tracking import mlflow_callback
@@ -314,7 +288,7 @@ def train(
     y = ds.y.to_numpy()
     result = TrainResult(experiment=spec, model_spec=mspec, dataset=ds)
     result.folds = make_folds(ds.frame, y, spec.split)
-    result.params = _params(spec, mspec, ds)
+    result.params = run_params(spec, mspec, ds)
     out_dir = Path(out) if out is not None else spec.workspace / "mlruns" / "outputs" / spec.name
     emit(first, TrainEnv("start", result))
     try:
@@ -411,6 +385,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.tables = tables
     result.report = {**report, "metrics": metrics}
     result.predictions = predictions.sort_values("row", kind="stable").reset_index(drop=True) if cv else predictions
+    result.membership = membership_table(frame, {"train": train_idx, "valid": final.fold.valid, "test": test_idx})
     result.learning_curve = (final.fit.evals.get("valid", []), final.fit.best_iteration)
 
 
@@ -458,8 +433,9 @@ def _split_table(folds: list[Fold], final: Fold, y: np.ndarray) -> pd.DataFrame:
 
 # --- 5. outputs -------------------------------------------------------------------------------------------------
 def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
-    """Write the run's files into `out` (replaced): metrics.json, segments.csv, tables/, plots/, predictions,
-    the PDModel folder `model/` and copies of the spec files under `spec/`."""
+    """Write the run's artifact set into `out` (replaced), as `techscore.model.artifacts` declares it:
+    metrics.json, membership.parquet, predictions.parquet, segments.csv, tables/, plots/, the PDModel folder
+    `model/` and copies of the spec files under `spec/`."""
     from techscore.model import plots
 
     out = Path(out)
@@ -468,11 +444,11 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
     (out / "tables").mkdir(parents=True)
     paths: dict[str, Path] = {"out": out}
     mspec = result.model_spec
-    paths["metrics.json"] = out / "metrics.json"
-    paths["metrics.json"].write_text(json.dumps(_clean(result.report), indent=2, ensure_ascii=False), encoding="utf-8")
+    paths["metrics.json"] = out / METRICS_FILE
+    paths["metrics.json"].write_text(json.dumps(json_ready(result.report), indent=2, ensure_ascii=False), encoding="utf-8")
     seg = result.tables.get("segments", pd.DataFrame())
-    seg.to_csv(out / "segments.csv", index=False)
-    paths["segments.csv"] = out / "segments.csv"
+    seg.to_csv(out / SEGMENTS_FILE, index=False)
+    paths["segments.csv"] = out / SEGMENTS_FILE
     for name, table in result.tables.items():
         if name in ("segments", "challenger_points"):
             continue
@@ -482,10 +458,13 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         paths["points"] = out / "challenger" / "points.csv"
         result.tables["challenger_points"].to_csv(paths["points"], index=False)
         (out / "challenger" / "metrics.json").write_text(
-            json.dumps(_clean(result.report.get("challenger", {})), indent=2), encoding="utf-8")
+            json.dumps(json_ready(result.report.get("challenger", {})), indent=2), encoding="utf-8")
     pred = result.predictions
-    pred.to_parquet(out / "predictions.parquet", index=False)
-    paths["predictions"] = out / "predictions.parquet"
+    pred.to_parquet(out / PREDICTIONS_FILE, index=False)
+    paths["predictions"] = out / PREDICTIONS_FILE
+    if result.membership is not None:
+        result.membership.to_parquet(out / MEMBERSHIP_FILE, index=False)
+        paths["membership"] = out / MEMBERSHIP_FILE
 
     y, p = pred[LABEL].to_numpy(), pred["pd"].to_numpy()
     curves = {"LightGBM": (y, p)}
@@ -522,17 +501,3 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         paths["model_spec"] = Path(shutil.copy(mspec.path, spec_dir / "model.toml"))
     result.paths = paths
     return paths
-
-
-def _clean(obj: object) -> object:
-    """JSON-ready: NaN/inf become null, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-

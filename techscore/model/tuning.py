@@ -15,7 +15,7 @@
   ranges, e.g. an L1 of 0 becomes 1e-4), so the study starts from the spec; the best parameters are written back
   as a new model spec, `models/<spec name>_tuned.toml`.
 
->>> from techscore.model.tune import tune                               # doctest: +SKIP
+>>> from techscore.model.tuning import tune                               # doctest: +SKIP
 >>> res = tune("experiments/polish.toml", trials=50)                    # doctest: +SKIP
 >>> res.best_value, res.spec_path                                       # doctest: +SKIP
 """
@@ -262,13 +262,13 @@ def tune(
     """
     import optuna
 
-    from techscore.model.train import load_data
+    from techscore.dataset.experiment import load_dataset
 
     if trials is None and timeout is None:
         raise SpecError("tune needs a number of trials or a timeout (seconds).")
     spec = experiment if isinstance(experiment, ExperimentSpec) else load_experiment(experiment, workspace=workspace)
     base = spec.model_spec()
-    ds = dataset if dataset is not None else load_data(spec)
+    ds = dataset if dataset is not None else load_dataset(spec)
     folds = make_folds(ds.frame, ds.y.to_numpy(), spec.split)
     cv = spec.split.kind == "cv"
     if storage is None:
