@@ -68,7 +68,7 @@ def is_raw_folder(path: Path) -> bool:
 def firm_rejects(result) -> pd.DataFrame:
     """Firms whose own `enterprises` row validation rejected: ``uscc`` (as kept), ``rule`` (the row's first
     error) and ``reason`` (file, row and every error of the row); one row per firm, its first rejected row."""
-    from techscore.sources._normalise import normalise
+    from techscore.sources import normalise
     from techscore.sources.schema import TABLES
 
     rejects = result.rejects.get("enterprises")
@@ -114,9 +114,8 @@ def featurize_table(
     """
     from techscore.catalogue import load_catalogue
     from techscore.dataset.build import featurize
-    from techscore.sources._problems import summarize
+    from techscore.sources import summarize, validate
     from techscore.sources.snapshot import parse_date
-    from techscore.sources.validate import validate
 
     date = parse_date(as_of, "as-of", ScoringError)
     result = validate(folder, snapshot_date=snapshot_date)

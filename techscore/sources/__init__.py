@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "write_rejects": "techscore.sources.rejects",
     "write_report": "techscore.sources.rejects",
     "write_valid": "techscore.sources.rejects",
+    "normalise": "techscore.sources._normalise",
+    "summarize": "techscore.sources._problems",
 }
 __all__ += list(_LAZY)
 

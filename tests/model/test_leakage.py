@@ -129,7 +129,7 @@ def test_legitimate_polish_ratios_are_not_flagged(polish):
 def test_training_records_the_findings_and_strict_stops(loan_book, tmp_path, tracking_uri):
     from mlflow import MlflowClient
 
-    from techscore.model.train import train
+    from techscore.model import train
     from tests.model.conftest import MODEL_TOML, write_workspace
 
     experiment = f"""

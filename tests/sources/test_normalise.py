@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from techscore.sources._normalise import INVISIBLE
 from techscore.sources.schema import BOOL_SYNONYMS, NORMALISATIONS, TABLES
-from techscore.sources.validate import validate
+from techscore.sources import validate
 from tests.sources.conftest import as_text, make_world, write_text
 
 FULL = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
@@ -121,7 +121,7 @@ def test_type_spellings_of_true_and_false_are_not_changes(tmp_path) -> None:
 
 
 def test_every_change_rule_is_a_warning_described_in_the_contract() -> None:
-    from techscore.sources.validate import RULES
+    from techscore.sources.validation import RULES
 
     assert set(NORMALISATIONS) <= set(RULES)
     for column in (c for t in TABLES.values() for c in t.columns):
