@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from techscore.sources import validate
 from techscore.sources._normalise import INVISIBLE
 from techscore.sources.schema import BOOL_SYNONYMS, NORMALISATIONS, TABLES
-from techscore.sources import validate
 from tests.sources.conftest import as_text, make_world, write_text
 
 FULL = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
