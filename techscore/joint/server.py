@@ -44,6 +44,7 @@ from pathlib import Path
 from techscore.exceptions import AuthError, ServerError, SpecError
 from techscore.joint._private import open_private_log, write_private
 from techscore.joint.auth import EXPERIMENT_PERMISSIONS, AuthClient, check_password
+from techscore.joint.names import check_name
 
 __all__ = [
     "ADMIN_PASSWORD_ENV",
@@ -64,7 +65,6 @@ APP_NAME = "techscore"
 """The ``mlflow.app`` entry point of `techscore.joint.server_app`."""
 PROVISIONED_TAG = "techscore.provisioned_by"
 """Experiment tag `provision` sets on the experiments it creates (only the admin may set ``techscore.*`` tags)."""
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _STATE_FILE = "server.json"
 
 
@@ -435,14 +435,6 @@ def password_env_var(username: str) -> str:
     return "TECHSCORE_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", username.upper())
 
 
-def _check_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
-        raise SpecError(
-            f"{kind} name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit; got {name!r}."
-        )
-    return name
-
-
 def provision(
     server: ServerHandle | str,
     banks: Sequence[str],
@@ -501,8 +493,8 @@ def provision(
     if admin_user is None and isinstance(server, ServerHandle):
         admin_user = server.admin_user
     admin_user, admin_password = _check_admin(admin_user, admin_password)
-    banks = [_check_name("bank", b) for b in banks]
-    _check_name("platform user", platform_user)
+    banks = [check_name("bank", b) for b in banks]
+    check_name("platform user", platform_user)
     if not banks:
         raise SpecError("provision needs at least one bank.")
     if len(set(banks)) != len(banks):
