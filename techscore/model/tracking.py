@@ -19,6 +19,7 @@ The default store is the workspace's SQLite file (`techscore.workspace.default_m
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -69,8 +70,14 @@ def using_tracking_uri(uri: str) -> Iterator[None]:
     by a registry source), so model logging and registration run inside this block.
     """
     import mlflow
+    from mlflow.tracking import is_tracking_uri_set
 
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    # MLflow's setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; restoring through them would leave
+    # MLflow's *default* URI (./mlflow.db) in the environment, where `default_mlflow_uri` would take it for a
+    # choice of the user's. So the block restores the explicit settings and the variables as they were.
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    tracking = mlflow.get_tracking_uri() if is_tracking_uri_set() else None
+    registry = saved_env["MLFLOW_REGISTRY_URI"]  # MLflow's setter exports every explicit registry URI
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
@@ -78,6 +85,11 @@ def using_tracking_uri(uri: str) -> Iterator[None]:
     finally:
         mlflow.set_tracking_uri(tracking)
         mlflow.set_registry_uri(registry)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def metric_name(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +123,29 @@ def test_promote_moves_champion_and_from_mlflow(trained, workspace, loan_dataset
         assert loaded.booster.model_to_string() == trained.model.booster.model_to_string(), uri
     with pytest.raises(ModelError, match="has no version 99"):
         promote(name, 99, tracking_uri=tracking_uri)
+
+
+def test_using_tracking_uri_leaves_no_default_store_behind(tmp_path, monkeypatch):
+    """Loading a registered model goes through `using_tracking_uri`; afterwards the default store must still be the
+    workspace's, not MLflow's own default (./mlflow.db) exported into the environment by the restore."""
+    import mlflow
+
+    from techscore.workspace import default_mlflow_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    store = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    with using_tracking_uri(store):
+        assert mlflow.get_tracking_uri() == store
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
+    assert default_mlflow_uri(tmp_path) == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+    explicit = f"sqlite:///{tmp_path / 'chosen.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", explicit)
+    mlflow.set_tracking_uri(explicit)
+    with using_tracking_uri(store):
+        pass
+    assert os.environ["MLFLOW_TRACKING_URI"] == explicit and mlflow.get_tracking_uri() == explicit
+    mlflow.set_tracking_uri(None)
