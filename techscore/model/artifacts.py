@@ -49,7 +49,7 @@ METRICS_FILE = "metrics.json"
 MEMBERSHIP_FILE = "membership.parquet"
 PREDICTIONS_FILE = "predictions.parquet"
 SEGMENTS_FILE = "segments.csv"
-PART_NAMES: tuple[str, ...] = ("train", "valid", "test")
+PART_NAMES: tuple[str, ...] = ("train", "valid", "test", "embargo")
 REPORTS_ARTIFACT_PATH = "reports"
 """Artifact folder of the run the reports are logged to."""
 EXPLAIN_ARTIFACT_PATH = "explain"
@@ -172,7 +172,7 @@ class RunArtifacts:
         return pd.read_parquet(path)
 
     def rows(self, part: str, frame: pd.DataFrame) -> pd.Index:
-        """Index labels of `frame` in `part` (train, valid, test); rows are matched by loan id when both have one,
+        """Index labels of `frame` in `part` (train, valid, test, or embargo: the out-of-time gap left out); rows are matched by loan id when both have one,
         else by the dataset's row label."""
         return member_rows(self.membership, part, frame)
 

@@ -385,7 +385,8 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.tables = tables
     result.report = {**report, "metrics": metrics}
     result.predictions = predictions.sort_values("row", kind="stable").reset_index(drop=True) if cv else predictions
-    result.membership = membership_table(frame, {"train": train_idx, "valid": final.fold.valid, "test": test_idx})
+    result.membership = membership_table(frame, {"train": train_idx, "valid": final.fold.valid, "test": test_idx,
+                                                 "embargo": final.fold.embargo})
     result.learning_curve = (final.fit.evals.get("valid", []), final.fit.best_iteration)
 
 
