@@ -15,6 +15,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from techscore.figures import style
+
 __all__ = ["calibration_plot", "importance_plot", "ks_plot", "learning_curve_plot", "roc_plot", "save_png",
            "score_distribution_plot"]
 
@@ -31,7 +33,8 @@ def save_png(fig: Figure, path: str | Path) -> Path:
     """Write `fig` as PNG (parent folders created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    with style():  # labels may be Chinese display names: laid out with the CJK font when saved
+        fig.savefig(path, format="png", dpi="figure")
     return path
 
 

@@ -11,7 +11,8 @@ import pandas as pd
 
 from techscore.bilingual import axis_scale
 from techscore.catalogue.meta import FeatureMeta
-from techscore.explain.plots import ACCENT, new_figure, style, to_png
+from techscore.explain.plots import ACCENT
+from techscore.figures import new_figure, style, to_png
 
 
 def trend_chart(history: pd.DataFrame, meta: FeatureMeta) -> bytes:

@@ -32,7 +32,7 @@ def ensure_system_deps(timeout: float = 900) -> str | None:
 
 def cjk_font_or_reason() -> tuple[str | None, str]:
     """The CJK font matplotlib will use, installing fonts-noto-cjk first when none is found."""
-    from techscore.explain.plots import cjk_font
+    from techscore.figures import cjk_font
 
     family = cjk_font()
     if family is not None:
