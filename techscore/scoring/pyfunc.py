@@ -41,7 +41,7 @@ class ScoringPyfunc(mlflow.pyfunc.PythonModel):
         model = PDModel.load(context.artifacts[ARTIFACT_KEY])
         self.scorer = ChunkScorer(model, int(config.get("reasons", 5)), require_id=False)
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         out = self.scorer.score_frame(model_input)
