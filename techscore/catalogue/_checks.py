@@ -10,9 +10,13 @@ from techscore.catalogue.meta import UNITS, FeatureMeta
 from techscore.exceptions import CatalogueError
 from techscore.sources.schema import TABLE_NAMES
 
-BASE_INPUTS: tuple[str, ...] = ("as_of", "firms", "point_in_time", *TABLE_NAMES)
+PARTY_INPUTS: tuple[str, ...] = ("bank",)
+"""Names of the party a computation is for: ``bank``, the lending bank's id. A feature that needs one (directly or
+through a node) is a party feature: computed only when the caller names the party (`Catalogue.compute(bank=...)`)
+and left out of the default selection, so platform-only datasets never hold it."""
+BASE_INPUTS: tuple[str, ...] = ("as_of", "firms", "point_in_time", *PARTY_INPUTS, *TABLE_NAMES)
 """Names the engine provides for an as-of date (notes/FEATURES.md): the date, the firms, the point-in-time
-configuration and the seven raw tables as known before the date."""
+configuration, the party (when one is named) and the seven raw tables as known before the date."""
 
 KINDS: tuple[str, ...] = ("numeric", "categorical")
 DIRECTIONS: tuple[int, ...] = (-1, 0, 1)

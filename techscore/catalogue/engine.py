@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from techscore.catalogue._checks import BASE_INPUTS, check_meta, parameters, topological_order
+from techscore.catalogue._checks import BASE_INPUTS, PARTY_INPUTS, check_meta, parameters, topological_order
 from techscore.catalogue._discover import Definition, discover
 from techscore.catalogue.meta import UNITS_ZH, FeatureMeta, GroupMeta
 from techscore.exceptions import CatalogueError
@@ -70,7 +70,8 @@ class Catalogue:
         order = list(self._groups)
         all_features.sort(key=lambda d: order.index(d.meta.group))  # stable: keeps module and definition order
         ids = [d.id for d in all_features]
-        chosen = set(ids if selected is None else selected)
+        self._party = {i for i in ids if self.party(i)}
+        chosen = set([i for i in ids if i not in self._party] if selected is None else selected)
         self._selected = [i for i in ids if i in chosen]
 
     # -- what is in it ------------------------------------------------------------------------------------------
@@ -116,6 +117,11 @@ class Catalogue:
         """What `id` takes directly: base inputs, nodes and features, in parameter order."""
         return self._deps[id]
 
+    def party(self, id: str) -> str | None:
+        """The party input (``bank``) `id` needs, directly or through what it needs; None for a platform feature."""
+        used = {p for i in self._closure([id]) for p in self._deps[i]}
+        return next((p for p in PARTY_INPUTS if p in used), None)
+
     def upstream(self, id: str) -> list[str]:
         """Nodes and features `id` needs, directly or not, in computation order (without `id`)."""
         return [i for i in self._closure([id]) if i != id]
@@ -128,7 +134,8 @@ class Catalogue:
     def select(self, groups: Iterable[str] | None = None, ids: Iterable[str] | None = None) -> Catalogue:
         """The catalogue restricted to features of `groups` and/or with `ids` (union when both are given).
 
-        None for both keeps the current selection. Unknown groups or ids raise CatalogueError naming them.
+        None for both keeps the current selection. Unknown groups or ids raise CatalogueError naming them. Party
+        features (`party`), left out of the default selection, come in only when their group or id is named.
         """
         if groups is None and ids is None:
             return self
@@ -138,7 +145,8 @@ class Catalogue:
         if bad_groups:
             raise CatalogueError(f"unknown feature group {', '.join(bad_groups)}; groups are {', '.join(self._groups)}.")
         self._check_ids(ids)
-        keep = {i for i in self._selected if self._defs[i].meta.group in groups} | set(ids)
+        pool = [*self._selected, *(i for i in self._party if i not in self._selected)]
+        keep = {i for i in pool if self._defs[i].meta.group in groups} | set(ids)
         return Catalogue(list(self._defs.values()), groups=list(self._groups.values()), root=self.root,
                          selected=[i for i in self._order if i in keep])
 
@@ -185,6 +193,7 @@ class Catalogue:
         *,
         point_in_time: PointInTime | None = None,
         timings: dict[str, float] | None = None,
+        bank: str | None = None,
     ) -> pd.DataFrame:
         """Features as known strictly before `as_of`, one row per firm, one column per feature.
 
@@ -202,6 +211,9 @@ class Catalogue:
             When yearly records become known (default `PointInTime()`).
         timings
             If given, filled with seconds spent per node and feature (and `known_as_of` for the views).
+        bank
+            The party of party features (`party`): the lending bank's id. Required when a feature to compute
+            needs it; a bank's features then see only that bank's rows of the views.
 
         Returns
         -------
@@ -214,6 +226,10 @@ class Catalogue:
             self._check_ids(wanted)
         plan = self._closure(wanted)
         used = {p for i in plan for p in self._deps[i]}
+        if "bank" in used and bank is None:
+            needs = [i for i in wanted if self.party(i) == "bank"]
+            raise CatalogueError(f"features {', '.join(needs[:5])} are the lending bank's own; pass bank=<bank id> "
+                                 "to compute them.")
         tables = [t for t in TABLE_NAMES if t in used or (t == "enterprises" and firms is None)]
         t0 = time.perf_counter()
         values: dict[str, Any] = dict(known_as_of(sources, d, pit, tables=tables))
@@ -225,7 +241,7 @@ class Catalogue:
             index = pd.Index(firms, name="uscc")
         if not index.is_unique:
             raise CatalogueError(f"firms must be unique; {index[index.duplicated()][:5].tolist()} appear twice.")
-        values.update(as_of=d, firms=index, point_in_time=pit)
+        values.update(as_of=d, firms=index, point_in_time=pit, bank=bank)
         remaining: dict[str, int] = {}
         for i in plan:
             for p in self._deps[i]:
@@ -255,7 +271,7 @@ class Catalogue:
             values[i] = result
             for p in self._deps[i]:  # free what no later computation needs
                 remaining[p] -= 1
-                if remaining[p] == 0 and p not in ("as_of", "firms", "point_in_time"):  # tables too
+                if remaining[p] == 0 and p not in ("as_of", "firms", "point_in_time", *PARTY_INPUTS):  # tables too
                     values.pop(p, None)
             if remaining.get(i, 0) == 0:
                 values.pop(i, None)

@@ -135,11 +135,13 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 typer.echo(json.dumps({"study": res.study.study_name, "trials": res.trials, "best_value": res.best_value,
                                        "objective": res.objective, "best_params": res.best_params,
-                                       "spec": str(res.spec_path), "parent_run_id": res.parent_run_id}, default=str))
+                                       "spec": str(res.spec_path), "parent_run_id": res.parent_run_id,
+                                       "run_dir": str(res.run_dir)}, default=str))
                 return
             console.print(f"study [bold]{res.study.study_name}[/]: {res.trials} trials; best {res.objective} "
                           f"{res.best_value:.4f}")
             console.print(f"tuned model spec written to {res.spec_path}")
+            console.print(f"best trial's run (artifact set) written to {res.run_dir}")
 
     @app.command("promote")
     def promote_cmd(

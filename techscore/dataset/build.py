@@ -160,7 +160,8 @@ def build_dataset(
     kept = loans.loc[complete].assign(**{LABEL: label[complete], "seg_first_loan": first_loan[complete]})
     kept = kept.assign(_as_of=month_start(kept["issued"]))
 
-    feature_ids = selected.ids
+    feature_ids = [i for i in selected.ids if full.party(i) is None]
+    bank_ids = [i for i in selected.ids if full.party(i) is not None]
     extra = [LIFECYCLE_FEATURE] if LIFECYCLE_FEATURE in full and LIFECYCLE_FEATURE not in feature_ids else []
     months = sorted(kept["_as_of"].unique())
     parts = []
@@ -176,13 +177,42 @@ def build_dataset(
     else:  # no loan with a complete window: an empty frame with the right columns
         empty = full.compute(sources, end, firms=[], ids=[*feature_ids, *extra], point_in_time=point_in_time)
         rows = kept.join(empty, on="uscc")
+    if bank_ids:
+        rows = rows.join(bank_features(rows, sources, full, bank_ids, point_in_time=point_in_time))
 
-    frame = _assemble(rows, tables["enterprises"], feature_ids)
+    frame = _assemble(rows, tables["enterprises"], selected.ids)
     summary = _summary(frame, loans, complete, selected, options, end, len(months))
     dataset = LoanDataset(frame=frame, features=selected.features, fingerprint=fp, name="dataset", summary=summary)
     if out is not None:
         dataset.save(out)
     return dataset
+
+
+def bank_features(
+    rows: pd.DataFrame,
+    sources: Any,
+    catalogue: Catalogue,
+    ids: Sequence[str],
+    *,
+    point_in_time: PointInTime = PointInTime(),  # noqa: B008 - frozen dataclass, safe as a default
+) -> pd.DataFrame:
+    """The lending bank's own features (`ids`, party features of the catalogue) of each loan in `rows`.
+
+    Each loan's features are its bank's (``bank_id``), as known strictly before the first day of its issue month
+    (the dataset's rule for every feature): the catalogue computes them once per issue month and bank, for the
+    firms that bank lent to that month. Returns a frame indexed like `rows`, one column per id.
+    """
+    missing = [c for c in ("bank_id", "uscc", "issued") if c not in rows.columns]
+    if missing:
+        raise SchemaError(f"the loans are missing {len(missing)} key columns bank features need: {', '.join(missing)}.")
+    keys = pd.DataFrame({"bank": rows["bank_id"].astype("string").to_numpy(), "uscc": rows["uscc"].to_numpy(),
+                         "as_of": month_start(pd.to_datetime(rows["issued"])).to_numpy()}, index=rows.index)
+    parts = [catalogue.compute(sources, pd.Timestamp(as_of), firms=pd.Index(group["uscc"].unique(), name="uscc"),
+                               ids=list(ids), point_in_time=point_in_time, bank=bank)
+             .reindex(group["uscc"].to_numpy()).set_axis(group.index, axis=0)
+             for (as_of, bank), group in keys.dropna(subset=["bank"]).groupby(["as_of", "bank"], sort=True)]
+    out = pd.concat(parts) if parts else pd.DataFrame(columns=list(ids), dtype=np.float64)
+    return out.reindex(rows.index)[list(ids)]
 
 
 def _unify_categories(rows: pd.DataFrame, catalogue: Catalogue, ids: list[str]) -> pd.DataFrame:

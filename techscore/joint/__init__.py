@@ -8,7 +8,7 @@
 - `techscore.joint.experiment`: `run_joint`, the joint-modelling experiment (own vs pooled models, platform vs
   platform + bank features, on each bank's own test loans), split by job: `fitting` (variants fitted, scored and
   evaluated), `tables` (comparison tables and files), `tracking` (parent and child runs, a callback like
-  training's), with its spec (`spec`), the bank's own features (`bank_features`), cut-offs and paired bootstrap
+  training's), with its spec (`spec`), the bank's own features (the catalogue's `bank` group), cut-offs and paired bootstrap
   intervals (`compare`), the tracking parties (`runs`) and the comparison chart (`chart`).
 
 Submodules are imported on use, so importing `techscore.joint` stays light.

@@ -7,7 +7,8 @@ For a spec (`techscore.joint.spec`) with banks B1..Bk and variants among ``own``
 ``pooled_bank``:
 
 1. the loan dataset is built point in time (`techscore.dataset.load_dataset`, cached by fingerprint) and each
-   loan gets its lending bank's relationship features (`techscore.joint.bank_features`; missing for banks that
+   loan gets its lending bank's relationship features (the catalogue's `bank` group, `features/bank.py`, as of the first day
+   of the issue month like every feature; missing for banks that
    do not supply them);
 2. one out-of-time split for all loans (train < ``train_before`` <= validation < ``test_from`` <= test); a bank's
    train, validation and test loans are its own loans in each part;

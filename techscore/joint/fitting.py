@@ -12,14 +12,16 @@ import pandas as pd
 from techscore.catalogue.meta import FeatureMeta
 from techscore.dataset.frame import LoanDataset
 from techscore.exceptions import ModelError
-from techscore.joint.bank_features import BANK_FEATURE_IDS, BANK_FEATURES, bank_features
 from techscore.joint.compare import approval_cutoff, at_cutoff, npl_cutoff
 from techscore.joint.spec import VARIANTS, JointSpec
 from techscore.model.pdmodel import PDModel
 from techscore.model.training import Evaluation, evaluate_predictions
 from techscore.specs import ModelSpec
 
-__all__ = ["Outcome", "evaluate_outcome", "fit_and_score", "segments_of", "with_bank_features"]
+BANK_GROUP = "bank"
+"""The catalogue group of the lending bank's own features (`features/bank.py`)."""
+
+__all__ = ["BANK_GROUP", "Outcome", "evaluate_outcome", "fit_and_score", "segments_of", "with_bank_features"]
 
 
 @dataclass
@@ -43,8 +45,12 @@ class Outcome:
 
 
 def with_bank_features(spec: JointSpec, ds: LoanDataset) -> tuple[pd.DataFrame, list[FeatureMeta]]:
-    """The pool's rows (loans of the spec's banks) with the lending bank's features (missing where the bank
-    supplies none), and the metadata of platform + bank features."""
+    """The pool's rows (loans of the spec's banks) with the lending bank's features (the catalogue's group
+    `BANK_GROUP` from the spec's workspace, as of the first day of each loan's issue month like every feature of
+    the dataset; missing where the bank supplies none), and the metadata of platform + bank features."""
+    from techscore.dataset.build import bank_features
+    from techscore.dataset.experiment import dataset_request
+    from techscore.sources.asof import sort_by_known
     from techscore.sources.load import load_sources
 
     frame = ds.frame
@@ -53,15 +59,18 @@ def with_bank_features(spec: JointSpec, ds: LoanDataset) -> tuple[pd.DataFrame, 
     if unknown:
         raise spec.error(f"banks.{unknown[0]}", f"no loan of the dataset has bank_id {unknown[0]!r}; the loans "
                                                 f"come from {', '.join(sorted(present)) or 'no bank'}.")
-    clash = [c for c in BANK_FEATURE_IDS if c in frame.columns]
+    request = dataset_request(spec.experiment_spec())
+    catalogue = request.catalogue()
+    bank = catalogue.select(groups=[BANK_GROUP])
+    clash = [c for c in bank.ids if c in frame.columns]
     if clash:
         raise ModelError(f"the dataset already has columns named like bank features: {', '.join(clash)}.")
     pool = frame.loc[frame["bank_id"].isin(list(spec.banks)).to_numpy()].reset_index(drop=True)
-    loans = load_sources(spec.resolve(spec.data.path), tables=["loans"]).loans  # type: ignore[arg-type]
-    own = bank_features(loans, pool)
+    loans = sort_by_known(load_sources(spec.resolve(spec.data.path), tables=["loans"]))  # type: ignore[arg-type]
+    own = bank_features(pool, loans, catalogue, bank.ids, point_in_time=request.point_in_time)
     silent = ~pool["bank_id"].isin([b for b, s in spec.banks.items() if s.features]).to_numpy()
     own.loc[silent, :] = np.nan
-    return pd.concat([pool, own], axis=1), [*ds.features, *BANK_FEATURES]
+    return pd.concat([pool, own], axis=1), [*ds.features, *bank.features]
 
 
 # --- fitting ---------------------------------------------------------------------------------------------------

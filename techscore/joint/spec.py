@@ -20,7 +20,7 @@ experiment does, plus the banks and what to compare on each bank's own test loan
 
 Variants cross the training rows (the bank's own loans, or the loans of every bank in the spec) with the
 features (the platform's catalogue, or the catalogue plus the bank's own relationship features,
-`techscore.joint.bank_features`). Every key is declared; an unknown or mistyped key is an error naming the file
+the catalogue's `bank` group, `features/bank.py`). Every key is declared; an unknown or mistyped key is an error naming the file
 and the dotted key, as for the other specs.
 """
 

@@ -14,6 +14,10 @@
 * The first trial of the default search space is the model spec's own parameters (clipped into the search
   ranges, e.g. an L1 of 0 becomes 1e-4), so the study starts from the spec; the best parameters are written back
   as a new model spec, `models/<spec name>_tuned.toml`.
+* The best trial's run: the tuned spec is trained by the training pipeline (`techscore.model.training.train`, no
+  registration) on the same dataset, and its artifact set (metrics.json, membership.parquet, predictions, model,
+  specs) is written to `<workspace>/mlruns/outputs/<experiment>_tuned` and logged to the tune's parent run, so
+  `RunArtifacts.load` reads a tune run as it reads a `train` run.
 
 >>> from techscore.model.tuning import tune                               # doctest: +SKIP
 >>> res = tune("experiments/polish.toml", trials=50)                    # doctest: +SKIP
@@ -190,6 +194,8 @@ class TuneResult:
     """Trials in the study (all sessions, including resumed ones)."""
     parent_run_id: str | None = None
     details: dict[str, float] = field(default_factory=dict)
+    run_dir: Path | None = None
+    """The best trial's run artifact set (`techscore.model.artifacts`), also logged to the parent run."""
 
 
 def _pruner(name: str):
@@ -247,6 +253,7 @@ def tune(
     tracking: bool = True,
     tracking_uri: str | None = None,
     out_spec: str | Path | None = None,
+    out: str | Path | None = None,
     callbacks: Sequence[Callable] = (),
 ) -> TuneResult:
     """Run (or resume) the experiment's Optuna study for `trials` more trials or `timeout` seconds.
@@ -258,6 +265,8 @@ def tune(
     pruner : one of ``PRUNERS``.
     seed : TPE sampler seed (default: the model spec's seed).
     out_spec : where to write the best model spec (default `<workspace>/models/<model spec name>_tuned.toml`).
+    out : folder for the best trial's run artifact set (default `<workspace>/mlruns/outputs/<experiment>_tuned`;
+        replaced each session).
     callbacks : extra Optuna callbacks `fn(study, trial)` (e.g. a progress bar).
     """
     import optuna
@@ -339,6 +348,13 @@ def tune(
               f"best trial {best.number}).\n{'CV AUC' if cv else 'validation AUC'} of the best trial: "
               f"{best.value:.4f}. Base spec: {base.name}.")
     write_model_spec(best_spec, path, header)
+    run_dir = Path(out) if out is not None else spec.workspace / "mlruns" / "outputs" / f"{spec.name}_tuned"
+    try:
+        _best_run(spec, path, ds, run_dir)
+    except BaseException:
+        if client is not None and parent is not None:
+            client.set_terminated(parent, "FAILED")
+        raise
     if client is not None and parent is not None:
         from mlflow.entities import Metric, Param
 
@@ -348,8 +364,18 @@ def tune(
                                   Metric("trials", float(len(study.trials)), now, 0),
                                   Metric("trials_complete", float(len(complete)), now, 0)])
         client.log_artifact(parent, str(path), artifact_path="spec")
+        client.log_artifacts(parent, str(run_dir))
         client.set_terminated(parent, "FINISHED")
     return TuneResult(study=study, best_params=dict(best.params), best_value=float(best.value),
                       objective="cv_auc_mean" if cv else "valid_auc", spec=best_spec, spec_path=path,
                       trials=len(study.trials), parent_run_id=parent,
-                      details={k: v for k, v in best.user_attrs.items() if isinstance(v, int | float)})
+                      details={k: v for k, v in best.user_attrs.items() if isinstance(v, int | float)},
+                      run_dir=run_dir)
+
+
+def _best_run(spec: ExperimentSpec, model_spec: Path, ds: LoanDataset, out: Path) -> None:
+    """Train the tuned spec as `train` does (same dataset, folds and seed; untracked, unregistered) and write its
+    run artifact set into `out`."""
+    from techscore.model.training import train
+
+    train(spec, model_spec=model_spec, dataset=ds, tracking=False, register=False, out=out)

@@ -168,3 +168,36 @@ def test_featurize_keeps_the_order_of_ids(data_dir, catalogue):
     assert list(got.columns) == ids
     both = featurize(data_dir, None, "2024-07-01", catalogue=catalogue, ids=ids, groups=["finance"])
     assert list(both.columns) == [*ids, "fin_leverage"]
+
+
+BANK_MODULE = '''
+from techscore.catalogue import feature, feature_group
+
+BANK = feature_group("bank", name_zh="银行自有", name_en="Bank-held", order=90)
+
+
+@feature(group="bank", name_zh="本行既往贷款笔数", name_en="Prior loans at this bank", unit="count", direction=0,
+         sources=("loans",), description="The lending bank's loans to the firm issued before the as-of date.")
+def bank_prior_loans(loans, firms, bank):
+    return loans[loans["bank_id"] == bank].groupby("uscc").size().reindex(firms, fill_value=0).astype(float)
+'''
+
+
+def test_bank_features_are_each_loans_banks_and_only_when_asked_for(data_dir, ws, world, tmp_path):
+    from techscore.catalogue import load_catalogue
+
+    root = tmp_path / "ws"
+    shutil.copytree(ws / "features", root / "features")
+    (root / "features" / "bank.py").write_text(BANK_MODULE, encoding="utf-8")
+    catalogue = load_catalogue(root)
+    platform = build_dataset(data_dir, catalogue=catalogue)
+    assert "bank_prior_loans" not in platform.frame.columns and "bank_prior_loans" not in platform.feature_ids
+    both = build_dataset(data_dir, catalogue=catalogue, groups=["profile", "bank"])
+    assert both.feature_ids[-1] == "bank_prior_loans" and both.features[-1].group == "bank"
+    loans = world["loans"]
+    for row in both.frame.itertuples():  # the loan's own bank's loans to the firm before its issue month
+        start = row.issued.to_period("M").to_timestamp()
+        mine = loans[(loans["bank_id"] == row.bank_id) & (loans["uscc"] == row.uscc) & (loans["issued"] < start)]
+        assert row.bank_prior_loans == len(mine), row.loan_id
+    assert both.frame["bank_prior_loans"].sum() < both.frame["profile_prior_loans"].sum()  # other banks' stay out
+    np.testing.assert_array_equal(both.frame["profile_prior_loans"], platform.frame["profile_prior_loans"])

@@ -44,6 +44,9 @@ EXPECTED: dict[str, dict[str, int]] = {
                 "fin_statement_age_months": 1},
 }
 """notes/FEATURES.md: the ids other parts of techscore (synthetic ground truth, models, reports) rely on."""
+BANK_EXPECTED = {"bank_prior_loans": 0, "bank_prior_defaults": 1, "bank_months_as_customer": 0,
+                 "bank_months_since_last_loan": 0, "bank_exposure": 0, "bank_prior_amount": 0}
+"""The lending bank's own features (party features: not in the default selection, so not in GROUPS)."""
 CATEGORICAL = {"inno_stage", "profile_size_band", "profile_industry_section", "profile_region",
                "profile_lifecycle_stage"}
 
@@ -57,6 +60,7 @@ def test_ids_groups_and_directions_are_the_binding_ones() -> None:
     metas = _metas()
     got = {g: {m.id: m.direction for m in metas.values() if m.group == g} for g in GROUPS}
     assert got == EXPECTED
+    assert {m.id: m.direction for m in load_catalogue(ROOT).select(groups=["bank"])} == BANK_EXPECTED
     assert sum(len(v) for v in EXPECTED.values()) >= 60
     assert {m.id for m in metas.values() if m.kind == "categorical"} == CATEGORICAL
 
@@ -72,7 +76,7 @@ def test_every_feature_has_complete_metadata() -> None:
         assert m.direction in (-1, 0, 1), m.id
         if m.kind == "categorical":
             assert m.direction == 0 and m.categories, m.id
-        assert m.group in GROUPS and m.id.startswith({"rd": "rd_", "ip": "ip_", "innovation": "inno_",
+        assert m.group in [*GROUPS, "bank"] and m.id.startswith({"bank": "bank_", "rd": "rd_", "ip": "ip_", "innovation": "inno_",
                                                       "supply_chain": "sc_", "profile": "profile_",
                                                       "finance": "fin_"}[m.group]), m.id
 

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from techscore.exceptions import AuthError, ModelError, SpecError
-from techscore.joint.bank_features import BANK_FEATURE_IDS, bank_features
+from techscore.exceptions import AuthError, CatalogueError, ModelError, SpecError
 from techscore.joint.compare import _resampled_aucs, approval_cutoff, at_cutoff, bootstrap_auc, npl_cutoff
 from techscore.joint.runs import resolve_tracking
 from techscore.joint.spec import load_joint
@@ -101,9 +100,18 @@ def test_bootstrap_refuses_one_class():
 # -- the bank's own features -------------------------------------------------------------------------------------
 
 
-def test_bank_features_use_only_the_lending_banks_earlier_loans():
+@pytest.fixture(scope="module")
+def catalogue():
+    from pathlib import Path
+
+    from techscore.catalogue import load_catalogue
+
+    return load_catalogue(Path(__file__).resolve().parents[2])
+
+
+def _loans() -> pd.DataFrame:
     d = pd.Timestamp
-    loans = pd.DataFrame({
+    return pd.DataFrame({
         "loan_id": ["L1", "L2", "L3", "L4", "L5", "L6"],
         "bank_id": ["A", "A", "B", "A", "A", "A"],
         "uscc": ["F1", "F1", "F1", "F1", "F1", "F2"],
@@ -113,26 +121,48 @@ def test_bank_features_use_only_the_lending_banks_earlier_loans():
         "term_months": [12, 24, 12, 12, 12, 12],
         "default_date": [pd.NaT, d("2022-01-15"), d("2021-07-01"), pd.NaT, pd.NaT, pd.NaT],
     })
-    rows = loans.iloc[[0, 1, 2, 3, 4]].set_index(pd.Index([10, 11, 12, 13, 14]))
-    f = bank_features(loans, rows)
-    assert list(f.columns) == list(BANK_FEATURE_IDS) and list(f.index) == [10, 11, 12, 13, 14]
-    # first loan at bank A: no history
-    assert f.loc[10, "bank_prior_loans"] == 0 and np.isnan(f.loc[10, "bank_months_as_customer"])
-    # second: one earlier loan of 100 issued 14 months before, past its 12-month term
-    assert f.loc[11, "bank_prior_loans"] == 1 and f.loc[11, "bank_prior_amount"] == 100
-    assert f.loc[11, "bank_exposure"] == 0 and f.loc[11, "bank_months_since_last_loan"] == pytest.approx(
-        (d("2021-03-10") - d("2020-01-15")).days / (365.25 / 12))
-    # bank B never sees bank A's loans (nor bank A bank B's 999 or its default)
-    assert f.loc[12, "bank_prior_loans"] == 0
-    # 2022-01-15 at A: L1 and L2 earlier; L2 runs 24 months (exposure 200); its default on the issue day itself is
-    # not yet known; the same-day L5 is not earlier
-    assert f.loc[13].to_dict() == pytest.approx({
+
+
+def test_bank_features_are_a_catalogue_group_left_out_unless_asked_for(catalogue):
+    bank = catalogue.select(groups=["bank"])
+    assert bank.ids == ["bank_prior_loans", "bank_prior_defaults", "bank_months_as_customer",
+                        "bank_months_since_last_loan", "bank_exposure", "bank_prior_amount"]
+    assert catalogue.group("bank").name_zh == "银行自有" and bank["bank_prior_defaults"].direction == 1
+    assert all(catalogue.party(i) == "bank" for i in bank.ids) and catalogue.party("profile_prior_loans") is None
+    assert not any(i.startswith("bank_") for i in catalogue.ids)  # platform-only selections never hold them
+    assert not any(i.startswith("bank_") for i in catalogue.select(groups=["profile"]).ids)
+    with pytest.raises(CatalogueError, match="bank_prior_loans.*lending bank's own; pass bank="):
+        bank.compute({"loans": _loans()}, "2022-01-01", firms=["F1"])
+
+
+def test_bank_features_use_only_the_lending_banks_loans_known_before_the_as_of_date(catalogue):
+    ids = catalogue.select(groups=["bank"]).ids
+    a = catalogue.compute({"loans": _loans()}, "2022-01-01", firms=["F1", "F3"], ids=ids, bank="A")
+    # L1 and L2 at A before 2022-01-01 (L3 is bank B's; L4, L5 come later); L2's default on 2022-01-15 is not yet
+    # known; L1 (23 whole months old) is past its 12-month term, L2 (9 months) within its 24
+    assert a.loc["F1"].to_dict() == pytest.approx({
         "bank_prior_loans": 2, "bank_prior_defaults": 0, "bank_exposure": 200, "bank_prior_amount": 300,
-        "bank_months_as_customer": (d("2022-01-15") - d("2020-01-15")).days / (365.25 / 12),
-        "bank_months_since_last_loan": (d("2022-01-15") - d("2021-03-10")).days / (365.25 / 12)})
-    assert f.loc[14, "bank_prior_loans"] == 2
-    later = pd.DataFrame({"bank_id": ["A"], "uscc": ["F1"], "issued": [d("2022-01-16")]})
-    assert bank_features(loans, later).loc[0, "bank_prior_defaults"] == 1  # seen the day after
+        "bank_months_as_customer": (pd.Timestamp("2022-01-01") - pd.Timestamp("2020-01-15")).days / (365.25 / 12),
+        "bank_months_since_last_loan": (pd.Timestamp("2022-01-01") - pd.Timestamp("2021-03-10")).days / (365.25 / 12),
+    })
+    assert a.loc["F3", "bank_prior_loans"] == 0 and np.isnan(a.loc["F3", "bank_months_as_customer"])
+    b = catalogue.compute({"loans": _loans()}, "2022-01-01", firms=["F1"], ids=ids, bank="B")
+    assert b.loc["F1", ["bank_prior_loans", "bank_prior_defaults", "bank_prior_amount"]].tolist() == [1, 1, 999]
+
+
+def test_a_loans_bank_features_are_its_banks_as_of_the_first_day_of_its_issue_month(catalogue):
+    from techscore.dataset.build import bank_features
+
+    ids = catalogue.select(groups=["bank"]).ids
+    rows = _loans().iloc[[0, 2, 3]].set_index(pd.Index([10, 12, 13]))
+    later = pd.DataFrame({"bank_id": ["A"], "uscc": ["F1"], "issued": [pd.Timestamp("2022-02-20")]}, index=[7])
+    f = bank_features(pd.concat([rows, later]), {"loans": _loans()}, catalogue, ids)
+    assert list(f.columns) == ids and list(f.index) == [10, 12, 13, 7]
+    assert f.loc[10, "bank_prior_loans"] == 0  # A's first loan to F1
+    assert f.loc[12, "bank_prior_loans"] == 0  # bank B never sees bank A's loans
+    assert f.loc[13, ["bank_prior_loans", "bank_prior_defaults"]].tolist() == [2, 0]  # as of 2022-01-01
+    # as of 2022-02-01: L4 and L5 of 2022-01-15 are known, and so is L2's default of that day
+    assert f.loc[7, ["bank_prior_loans", "bank_prior_defaults", "bank_prior_amount"]].tolist() == [4, 1, 650]
 
 
 # -- the spec ----------------------------------------------------------------------------------------------------

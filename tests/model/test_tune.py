@@ -15,12 +15,17 @@ from tests.model.conftest import EXPERIMENT_TOML, MODEL_TOML, make_loan_dataset,
 pytestmark = pytest.mark.slow
 
 
-def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
+def _workspace(tmp_path, mlflow_experiment: str):
+    """A workspace with a fast model spec (60 rounds) and the synthetic experiment logging to `mlflow_experiment`,
+    its experiment text and a loan dataset."""
     model = MODEL_TOML.replace("num_boost_round = 300", "num_boost_round = 60")
     experiment = EXPERIMENT_TOML.replace('mlflow_experiment = "techscore-test-synthetic"',
-                                         'mlflow_experiment = "techscore-test-tune"')
-    ws = write_workspace(tmp_path, model=model, experiment=experiment)
-    ds = make_loan_dataset(n=1500, seed=3)
+                                         f'mlflow_experiment = "{mlflow_experiment}"')
+    return write_workspace(tmp_path, model=model, experiment=experiment), experiment, make_loan_dataset(n=1500, seed=3)
+
+
+def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
+    ws, experiment, ds = _workspace(tmp_path, "techscore-test-tune")
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     kwargs = dict(dataset=ds, storage=storage, tracking_uri=tracking_uri, pruner="median")
     first = tune(ws / "experiments" / "synthetic.toml", trials=2, **kwargs)
@@ -54,6 +59,31 @@ def test_study_resumes_and_writes_tuned_spec(tmp_path, tracking_uri):
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {r.info.run_id for r in parents}
     assert all("learning_rate" in r.data.params and "objective" in r.data.metrics for r in children
                if r.data.tags["optuna.state"] == "COMPLETE")
+
+
+def test_tune_writes_the_best_trials_run_artifact_set(tmp_path, tracking_uri):
+    from techscore.model.artifacts import RunArtifacts
+    from techscore.model.training import train
+
+    ws, _, ds = _workspace(tmp_path, "techscore-test-tune-run")
+    res = tune(ws / "experiments" / "synthetic.toml", trials=2, dataset=ds,
+               storage=f"sqlite:///{tmp_path / 'optuna.db'}", tracking_uri=tracking_uri)
+    assert res.run_dir == ws / "mlruns" / "outputs" / "synthetic_tuned"
+    tracked = RunArtifacts.load(res.parent_run_id, tracking_uri=tracking_uri, cache=tmp_path / "cache")
+    local = RunArtifacts.load(res.run_dir)
+    # the run is the tuned spec trained as `train` trains it: same rows per part, same metrics, same PDs
+    again = train(ws / "experiments" / "synthetic.toml", model_spec=res.spec_path, dataset=ds, tracking=False,
+                  out=tmp_path / "again")
+    for run in (tracked, local):
+        assert run.model.feature_ids == again.model.feature_ids
+        assert run.report["model_spec"] == "test_lgbm_tuned" and run.report["metrics"] == pytest.approx(
+            again.report["metrics"], nan_ok=True)
+        for part in ("train", "valid", "test"):
+            rows = run.rows(part, ds.frame)
+            assert len(rows) > 0 and rows.equals(RunArtifacts.load(tmp_path / "again").rows(part, ds.frame))
+        assert run.predictions["pd"].to_numpy() == pytest.approx(again.predictions["pd"].to_numpy())
+    # the validation AUC of the run is the best trial's objective (calibration keeps the order)
+    assert local.report["metrics"]["valid_auc"] == pytest.approx(res.best_value, abs=1e-3)
 
 
 def test_pruning_callback_stops_a_poor_trial(loan_dataset):
