@@ -18,6 +18,7 @@ app = typer.Typer(
 # that `techscore --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
+    "serve",
 )
 
 for _name in COMMAND_MODULES:
