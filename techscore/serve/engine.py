@@ -95,10 +95,9 @@ class OnlineScorer:
             group = None
             for col in ((refs.by,) if refs.by else ()) + tuple(refs.also_by):
                 if col in record:
-                    group = np.array(["" if record[col] is None else str(record[col])], dtype=object)
+                    group = "" if record[col] is None else str(record[col])
                     break
-            ref, sc = refs.lookup(code, group)
-            reference, scope = float(ref[0]), str(sc[0])
+            reference, scope = refs.lookup_one(code, group)
         if meta.kind != "categorical":
             value = float(x[self.position[code]])  # the number the model read
         by = refs.by if refs is not None else None

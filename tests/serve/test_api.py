@@ -75,3 +75,13 @@ def test_metrics_count_requests_rejects_and_model(client, frame, served):
     assert "techscore_decisions_total 2.0" in text
     assert 'techscore_request_seconds_bucket{le="0.01",route="/v1/score"}' in text
     assert f'techscore_model_info{{catalogue_version="test-catalogue-v1",name="{served.name}",version="{served.version}"}} 1.0' in text
+
+
+def test_one_firm_reference_lookup_equals_the_reports(served):
+    refs = served.references
+    for feature in served.model.feature_ids:
+        for group in ("C", "I", "M", "F", "L", "Q", "", None):
+            ref, scope = refs.lookup(feature, None if group is None else np.array([group], dtype=object))
+            one = refs.lookup_one(feature, group)
+            assert (scope[0], np.isnan(ref[0])) == (one[1], np.isnan(one[0]))
+            assert np.isnan(ref[0]) or ref[0] == one[0]
