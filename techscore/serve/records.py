@@ -93,7 +93,7 @@ def _float(value: bool | int | float) -> float:
     try:
         return float(value)
     except OverflowError:
-        return math.copysign(math.inf, value)
+        return math.inf if value > 0 else -math.inf
 
 
 def _text(value: object) -> str | None:
