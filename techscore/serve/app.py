@@ -8,6 +8,7 @@ before answering, and answers 4xx with field-level errors for input it cannot sc
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from techscore.serve.audit import AuditError, AuditLog, AuditRecord, features_hash
 from techscore.serve.engine import OnlineScorer
+from techscore.serve.keys import ApiKey, KeyStore, RateLimiter
 from techscore.serve.metrics import CONTENT_TYPE, ServiceMetrics
 from techscore.serve.model import ServedModel, load_served_model
 from techscore.serve.records import FieldError
@@ -41,6 +43,8 @@ class ServiceConfig:
     audit : the audit trail's SQLite file.
     reasons : reason codes per firm unless a request asks for fewer.
     max_body_bytes, max_records : larger requests are refused (413) before any work.
+    keys : the API key store (`techscore serve keys add`); None: no keys asked for, the caller is the `X-Caller`
+        header (a service on loopback or behind a gateway that authenticates).
     """
 
     model: str
@@ -49,20 +53,32 @@ class ServiceConfig:
     reasons: int = 5
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
+    keys: Path | None = None
 
 
 class RequestProblem(Exception):
     """A request the service refuses: HTTP `status`, a `code`, a message and field errors."""
 
-    def __init__(self, status: int, code: str, message: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, errors: list[FieldError] | None = None, *,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.errors = status, code, message, errors or []
+        self.retry_after = retry_after
+
+    def response(self, request_id: str) -> JSONResponse:
+        headers = {}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+        return _error(request_id, self.status, self.code, self.message, self.errors, headers)
 
 
-def _error(request_id: str, status: int, code: str, message: str, errors: list[FieldError] | None = None):
+def _error(request_id: str, status: int, code: str, message: str, errors: list[FieldError] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
     body = {"request_id": request_id,
             "error": {"code": code, "message": message, "errors": [e.as_dict() for e in errors or []]}}
-    return JSONResponse(body, status_code=status, headers={"X-Request-Id": request_id})
+    return JSONResponse(body, status_code=status, headers={"X-Request-Id": request_id, **(headers or {})})
 
 
 def _parse_constant(name: str) -> float:
@@ -81,8 +97,41 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int | None]:
-    """The records and the reasons asked for, or a `RequestProblem` naming what is wrong."""
+_KEY_PROBLEMS = {
+    "malformed": ("invalid_key", "the API key is not of the form ts_<key id>_<secret>."),
+    "unknown": ("invalid_key", "the API key is not known to this service."),
+    "revoked": ("revoked_key", "the API key was revoked; ask for a new one."),
+}
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def _authorise(request: Request, state: dict) -> tuple[str, ApiKey | None]:
+    """(the caller, its key) or a `RequestProblem`: 401 without a valid key, 429 over the key's rate."""
+    store: KeyStore | None = state.get("keys")
+    if store is None:
+        return request.headers.get("x-caller", "anonymous")[:200], None
+    token = _token(request)
+    if not token:
+        raise RequestProblem(401, "missing_key", "an API key is required: 'Authorization: Bearer <key>' or "
+                                                 "'X-API-Key: <key>'.")
+    key, why = store.authenticate(token)
+    if key is None:
+        raise RequestProblem(401, *_KEY_PROBLEMS[why])
+    wait = state["limiter"].allow(key)
+    if wait > 0:
+        raise RequestProblem(429, "rate_limited", f"key {key.key_id} may send {key.rate:g} requests per second; "
+                                                  f"retry in {wait:.2f} s.", retry_after=wait)
+    return f"{key.bank}/{key.key_id}", key
+
+
+def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int | None, str | None]:
+    """The records, the reasons asked for and the bank named, or a `RequestProblem` naming what is wrong."""
     try:
         doc = json.loads(raw, parse_constant=_parse_constant)
     except (ValueError, RecursionError) as exc:
@@ -105,7 +154,11 @@ def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int |
     if reasons is not None and (isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0):
         raise RequestProblem(422, "wrong_type", f"reasons: expected a non-negative integer; got {reasons!r}.",
                              [FieldError(-1, "reasons", "wrong_type", "expected a non-negative integer")])
-    return records, reasons
+    bank = doc.get("bank")
+    if bank is not None and not isinstance(bank, str):
+        raise RequestProblem(422, "wrong_type", f"bank: expected text; got {type(bank).__name__}.",
+                             [FieldError(-1, "bank", "wrong_type", "expected text")])
+    return records, reasons, bank
 
 
 def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> FastAPI:
@@ -118,11 +171,15 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         model = served or load_served_model(config.model, tracking_uri=config.tracking_uri)
         state["scorer"] = OnlineScorer(model, config.reasons)
         state["audit"] = AuditLog(config.audit)
+        if config.keys is not None:
+            state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
         metrics.model.labels(model.name, model.version, model.catalogue_version or "").set(1)
         try:
             yield
         finally:
             state.pop("audit").close()
+            if "keys" in state:
+                state.pop("keys").close()
             state.clear()
 
     app = FastAPI(title="techscore scoring service", version=API_VERSION, lifespan=lifespan,
@@ -146,8 +203,7 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         return response
 
     @app.post(f"/{API_VERSION}/score", response_model=ScoreResponse,
-              responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
-                         503: {"model": ErrorBody}},
+              responses={code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 503)},
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
     async def score(request: Request) -> Response:
@@ -157,10 +213,14 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         if scorer is None:
             return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
         try:
-            records, reasons = _parse_request(await _read_body(request, config.max_body_bytes), config)
+            caller, key = _authorise(request, state)
+            records, reasons, bank = _parse_request(await _read_body(request, config.max_body_bytes), config)
+            if key is not None and bank is not None and bank != key.bank:
+                raise RequestProblem(403, "wrong_bank", f"key {key.key_id} is scoped to bank {key.bank}; the "
+                                                        f"request names bank {bank}.")
         except RequestProblem as p:
             metrics.rejects.labels(p.code).inc()
-            return _error(request_id, p.status, p.code, p.message, p.errors)
+            return p.response(request_id)
         outcome = scorer.score(records, reasons)
         if outcome.errors:
             for e in outcome.errors:
@@ -171,7 +231,6 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
                           outcome.errors)
         model = scorer.served
         now = datetime.now(UTC).isoformat(timespec="microseconds")
-        caller = request.headers.get("x-caller", "anonymous")[:200]
         features = list(model.model.feature_ids)
         rows = [AuditRecord(request_id, i, now, caller, model.name, model.version, model.catalogue_version,
                             d.uscc, features_hash(r, features), d.pd, d.score, d.grade,
@@ -188,11 +247,16 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         return JSONResponse(body, headers={"X-Request-Id": request_id})
 
     @app.get(f"/{API_VERSION}/model", response_model=ModelInfo)
-    async def model_info() -> dict:
+    async def model_info(request: Request) -> dict:
         """The model served: name, version, catalogue version, grades and the features a record carries."""
         scorer: OnlineScorer | None = state.get("scorer")
         if scorer is None:
             return _error(str(uuid.uuid4()), 503, "not_ready", "the model is not loaded yet.")
+        try:
+            _authorise(request, state)
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(str(uuid.uuid4()))
         m = scorer.served
         return {"name": m.name, "version": m.version, "source": m.source, "catalogue_version": m.catalogue_version,
                 "grades": list(m.model.master_scale.grades), "max_reasons": scorer.max_reasons,

@@ -13,6 +13,7 @@ class ScoreRequest(BaseModel):
     records: list[dict[str, float | str | bool | None]] = Field(
         min_length=1, description="Feature records: `uscc` and the model's features (see GET /v1/model).")
     reasons: int | None = Field(None, ge=0, description="Reason codes per firm (default: the service's).")
+    bank: str | None = Field(None, description="The bank asking; with API keys it must be the key's bank (else 403).")
 
 
 class Reason(BaseModel):
