@@ -76,6 +76,14 @@ class References:
                 scope[hit] = "group"
         return ref, scope
 
+    def lookup_one(self, feature_id: str, group: str | None) -> tuple[float, str]:
+        """`lookup` for one firm without pandas (the online path): (reference, "group" or "all")."""
+        if group is not None and self.groups:
+            value = self.groups.get(group, {}).get(feature_id)
+            if value is not None and not math.isnan(value):
+                return float(value), "group"
+        return float(self.overall.get(feature_id, math.nan)), "all"
+
     def groups_of(self, frame: pd.DataFrame) -> pd.Series | None:
         """The group key of each row of `frame` (column `by`, else the first of `also_by` present), if any."""
         for col in ((self.by,) if self.by else ()) + tuple(self.also_by):

@@ -158,12 +158,15 @@ class RowCheck:
     X : (ok.sum(), n_features) float64, C-ordered: the scorable rows as the booster reads them (categories as
         the codes LightGBM was trained on, missing as NaN).
     codes, reasons : for the other rows, in order: the first problem's code and every problem as text.
+    problems : for the other rows, in order: every problem as (code, field, text), the field being `uscc`, a
+        feature id, or "" for a row-level problem (no feature values); what a service reports field by field.
     """
 
     ok: np.ndarray
     X: np.ndarray
     codes: np.ndarray
     reasons: np.ndarray
+    problems: list[list[tuple[str, str, str]]] = field(default_factory=list)
 
 
 class _Problems:
@@ -171,29 +174,33 @@ class _Problems:
 
     def __init__(self, n: int) -> None:
         self.first = np.full(n, -1, dtype=np.int16)
-        self.parts: list[tuple[np.ndarray, object]] = []
+        self.parts: list[tuple[np.ndarray, object, str, str]] = []
 
-    def add(self, mask: np.ndarray, code: str, text: str | object) -> None:
-        """Flag rows `mask` with `code`; `text` is a string or a function of the flagged positions."""
+    def add(self, mask: np.ndarray, code: str, text: str | object, column: str = "") -> None:
+        """Flag rows `mask` with `code` (about `column`; "" for the row as a whole); `text` is a string or a
+        function of the flagged positions."""
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return
         fresh = rows[self.first[rows] < 0]
         self.first[fresh] = _CODE_INDEX[code]
         texts = text(rows) if callable(text) else np.full(rows.size, text, dtype=object)
-        self.parts.append((rows, texts))
+        self.parts.append((rows, texts, code, column))
 
-    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[str, str, str]]]]:
         bad = self.first >= 0
         names = np.asarray(list(REJECT_CODES), dtype=object)
         codes = names[self.first[bad]]
         where = np.cumsum(bad) - 1  # row -> position among the rejected rows
         reasons = np.full(int(bad.sum()), "", dtype=object)
-        for rows, texts in self.parts:
+        problems: list[list[tuple[str, str, str]]] = [[] for _ in range(reasons.size)]
+        for rows, texts, code, column in self.parts:
             pos = where[rows]
             current = reasons[pos]
             reasons[pos] = np.where(current == "", texts, current + "; " + texts)
-        return ~bad, codes, reasons
+            for p, t in zip(pos.tolist(), texts.tolist(), strict=True):
+                problems[p].append((code, column, t))
+        return ~bad, codes, reasons, problems
 
 
 def _shown(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
@@ -217,10 +224,10 @@ def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True)
     if ID_COLUMN in table.column_names:
         ids = _as_text(table.column(ID_COLUMN))
         present = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
-        problems.add(~present, "missing_uscc", f"missing {ID_COLUMN}")
+        problems.add(~present, "missing_uscc", f"missing {ID_COLUMN}", ID_COLUMN)
         valid = valid_mask(ids.to_pandas()) if n else np.zeros(0, dtype=bool)
         problems.add(present & ~valid, "invalid_uscc",
-                     lambda rows: "invalid uscc (GB 32100-2015): " + _shown(ids, rows))
+                     lambda rows: "invalid uscc (GB 32100-2015): " + _shown(ids, rows), ID_COLUMN)
     elif require_id:
         raise SchemaError(f"the feature table has no '{ID_COLUMN}' column to identify firms.")
     X = np.empty((n, len(schema.features)), dtype=np.float64)
@@ -232,9 +239,9 @@ def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True)
             X[:, j] = _numbers(column, name, problems)
     if n and X.shape[1]:
         problems.add(np.isnan(X).all(axis=1), "no_features", "no feature values")
-    ok, codes, reasons = problems.result()
+    ok, codes, reasons, details = problems.result()
     scorable = X[ok] if not ok.all() else X
-    return RowCheck(ok=ok, X=np.ascontiguousarray(scorable), codes=codes, reasons=reasons)
+    return RowCheck(ok=ok, X=np.ascontiguousarray(scorable), codes=codes, reasons=reasons, problems=details)
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -255,7 +262,7 @@ def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndar
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         if values.dtype != np.float64:  # an all-valid array may come back read-only; nulls come back as NaN
             values = values.astype(np.float64)
-    problems.add(np.isinf(values), "infinite", f"{name}: infinite value")
+    problems.add(np.isinf(values), "infinite", f"{name}: infinite value", name)
     return values
 
 
@@ -272,7 +279,7 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> n
     lowered = series.str.lower()
     values = np.where(lowered == "true", 1.0, np.where(lowered == "false", 0.0, values))
     bad = np.isnan(values) & series.notna().to_numpy() & ~lowered.isin(["nan", "-nan", "+nan"]).to_numpy()
-    problems.add(bad, "not_a_number", lambda rows: f"{name}: not a number: " + _shown(text, rows))
+    problems.add(bad, "not_a_number", lambda rows: f"{name}: not a number: " + _shown(text, rows), name)
     return values
 
 
@@ -285,6 +292,6 @@ def _category_codes(column: pa.ChunkedArray, name: str, schema: InputSchema, pro
     known = pc.is_valid(pc.index_in(text, value_set=pa.array(accepted, pa.string())))
     unseen = pc.and_(pc.is_valid(text), pc.invert(known)).to_numpy(zero_copy_only=False)
     problems.add(unseen, "unknown_category",
-                 lambda rows: f"{name}: category not seen in training: " + _shown(text, rows))
+                 lambda rows: f"{name}: category not seen in training: " + _shown(text, rows), name)
     codes = pc.index_in(text, value_set=pa.array(schema.codes[name], pa.string()))
     return pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)

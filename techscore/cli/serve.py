@@ -1,0 +1,132 @@
+"""`techscore serve`: the online scoring service on uvicorn; `techscore audit export`: its decisions as Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from techscore.cli._common import JsonFlag, TrackingUri, cli_errors, console
+
+DEFAULT_AUDIT = Path("techscore-audit.sqlite")
+KeysFile = Annotated[Path, typer.Option("--keys", help="The API key store (SQLite).")]
+
+
+def register(app: typer.Typer) -> None:
+    serve_app = typer.Typer(help="The online scoring service: POST /v1/score, GET /v1/model, /metrics.",
+                            invoke_without_command=True)
+
+    @serve_app.callback()
+    def serve(
+        ctx: typer.Context,
+        model: Annotated[str | None, typer.Option(
+            "--model", help="models:/name@alias, models:/name/version or a local model folder.")] = None,
+        host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8000,
+        audit: Annotated[Path, typer.Option("--audit", help="The audit trail (SQLite, WAL).")] = DEFAULT_AUDIT,
+        reasons: Annotated[int, typer.Option("--reasons", min=0, help="Reason codes per firm.")] = 5,
+        max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Largest request body.")]
+        = 1 << 20,
+        max_records: Annotated[int, typer.Option("--max-records", min=1, help="Most records per request.")] = 1000,
+        keys: Annotated[Path | None, typer.Option(
+            "--keys", help="API key store (techscore serve keys add): every request needs a key of it. Without it "
+                           "no key is asked for (loopback, or behind an authenticating gateway).")] = None,
+        tracking_uri: TrackingUri = None,
+    ) -> None:
+        """Serve a registered model over HTTP: decisions with their reasons, each recorded before it is answered."""
+        if ctx.invoked_subcommand is not None:
+            return
+        import uvicorn
+
+        from techscore.serve import ServiceConfig, create_app, load_served_model
+
+        with cli_errors():
+            if not model:
+                raise typer.BadParameter("--model is required to serve.", param_hint="--model")
+            with console.status(f"loading {model}", spinner="dots"):
+                served = load_served_model(model, tracking_uri=tracking_uri)
+            config = ServiceConfig(model=model, audit=audit, tracking_uri=tracking_uri, reasons=reasons,
+                                   max_body_bytes=max_body_bytes, max_records=max_records, keys=keys)
+            console.print(f"serving {served.name} version {served.version} on http://{host}:{port} "
+                          f"(audit: {audit})", soft_wrap=True)
+            uvicorn.run(create_app(config, served=served), host=host, port=port, log_level="warning",
+                        access_log=False)
+
+    keys_app = typer.Typer(help="API keys of the service: one per caller, scoped to a bank, stored hashed.",
+                           no_args_is_help=True)
+
+    @keys_app.command("add")
+    def keys_add(
+        bank: Annotated[str, typer.Option("--bank", help="The bank the key is scoped to.")],
+        keys: KeysFile,
+        rate: Annotated[float, typer.Option("--rate", min=0.001, help="Requests per second allowed.")] = 50.0,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Create a key for a bank; its token is shown once (only its hash is stored)."""
+        from techscore.serve.keys import KeyStore
+
+        with cli_errors():
+            store = KeyStore(keys)
+            key, token = store.add(bank, rate=rate)
+            store.close()
+        if as_json:
+            typer.echo(json.dumps({"key_id": key.key_id, "bank": key.bank, "rate": key.rate, "token": token}))
+            return
+        console.print(f"key {key.key_id} for bank {key.bank} ({key.rate:g} requests/s); hand over this token, it "
+                      f"is not shown again:", soft_wrap=True)
+        typer.echo(token)
+
+    @keys_app.command("revoke")
+    def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from keys add or keys list).")],
+                    keys: KeysFile) -> None:
+        """Revoke a key: its requests get 401 from now on, without a restart."""
+        from techscore.serve.keys import KeyStore
+
+        with cli_errors():
+            store = KeyStore(keys)
+            key = store.revoke(key_id)
+            store.close()
+        console.print(f"key {key.key_id} of bank {key.bank} revoked at {key.revoked}")
+
+    @keys_app.command("list")
+    def keys_list(keys: KeysFile, as_json: JsonFlag = False) -> None:
+        """The keys: id, bank, rate, created, revoked (never the tokens)."""
+        from rich.table import Table
+
+        from techscore.serve.keys import KeyStore
+
+        with cli_errors():
+            store = KeyStore(keys)
+            rows = store.keys()
+            store.close()
+        if as_json:
+            typer.echo(json.dumps([vars(k) for k in rows]))
+            return
+        table = Table("key", "bank", "rate/s", "created", "revoked")
+        for k in rows:
+            table.add_row(k.key_id, k.bank, f"{k.rate:g}", k.created, k.revoked or "")
+        console.print(table)
+
+    serve_app.add_typer(keys_app, name="keys")
+    app.add_typer(serve_app, name="serve")
+
+    audit_app = typer.Typer(help="The scoring service's audit trail.", no_args_is_help=True)
+
+    @audit_app.command("export")
+    def export(
+        out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+        audit: Annotated[Path, typer.Option("--audit", help="The audit trail (SQLite).")] = DEFAULT_AUDIT,
+        start: Annotated[str | None, typer.Option(
+            "--from", help="First time included (ISO 8601 UTC, e.g. 2026-12-01 or 2026-12-01T08:00).")] = None,
+        end: Annotated[str | None, typer.Option("--to", help="First time excluded (ISO 8601 UTC).")] = None,
+    ) -> None:
+        """Write the decisions recorded from --from up to --to to Parquet."""
+        from techscore.serve import export_audit
+
+        with cli_errors():
+            n = export_audit(audit, out, start=start, end=end)
+        console.print(f"{n:,} decisions -> {out}", soft_wrap=True)
+
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,284 @@
+"""The scoring service's HTTP API (FastAPI): versioned routes over one model loaded at start-up.
+
+`POST /v1/score` checks and scores feature records (all or nothing), records every decision in the audit trail
+before answering, and answers 4xx with field-level errors for input it cannot score, never 5xx for bad input.
+`GET /v1/model`, `/healthz`, `/readyz` and `/metrics` (Prometheus) serve operators.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from techscore.serve.audit import AuditError, AuditLog, AuditRecord, features_hash
+from techscore.serve.engine import OnlineScorer
+from techscore.serve.keys import ApiKey, KeyStore, RateLimiter
+from techscore.serve.metrics import CONTENT_TYPE, ServiceMetrics
+from techscore.serve.model import ServedModel, load_served_model
+from techscore.serve.records import FieldError
+from techscore.serve.schemas import ErrorBody, ModelInfo, ScoreRequest, ScoreResponse
+
+__all__ = ["API_VERSION", "ServiceConfig", "create_app"]
+
+API_VERSION = "v1"
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_MAX_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What a service serves and where it records.
+
+    model : a model folder or `models:/name@alias` (loaded once at start-up).
+    audit : the audit trail's SQLite file.
+    reasons : reason codes per firm unless a request asks for fewer.
+    max_body_bytes, max_records : larger requests are refused (413) before any work.
+    keys : the API key store (`techscore serve keys add`); None: no keys asked for, the caller is the `X-Caller`
+        header (a service on loopback or behind a gateway that authenticates).
+    """
+
+    model: str
+    audit: Path
+    tracking_uri: str | None = None
+    reasons: int = 5
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_records: int = DEFAULT_MAX_RECORDS
+    keys: Path | None = None
+
+
+class RequestProblem(Exception):
+    """A request the service refuses: HTTP `status`, a `code`, a message and field errors."""
+
+    def __init__(self, status: int, code: str, message: str, errors: list[FieldError] | None = None, *,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors or []
+        self.retry_after = retry_after
+
+    def response(self, request_id: str) -> JSONResponse:
+        headers = {}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+        return _error(request_id, self.status, self.code, self.message, self.errors, headers)
+
+
+def _error(request_id: str, status: int, code: str, message: str, errors: list[FieldError] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"request_id": request_id,
+            "error": {"code": code, "message": message, "errors": [e.as_dict() for e in errors or []]}}
+    return JSONResponse(body, status_code=status, headers={"X-Request-Id": request_id, **(headers or {})})
+
+
+def _parse_constant(name: str) -> float:
+    return float(name)  # NaN, Infinity, -Infinity: accepted so the row checks can name the field
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestProblem(413, "body_too_large", f"the body has {int(declared)} bytes; at most {limit} accepted.")
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise RequestProblem(413, "body_too_large", f"the body exceeds {limit} bytes.")
+    return bytes(body)
+
+
+_KEY_PROBLEMS = {
+    "malformed": ("invalid_key", "the API key is not of the form ts_<key id>_<secret>."),
+    "unknown": ("invalid_key", "the API key is not known to this service."),
+    "revoked": ("revoked_key", "the API key was revoked; ask for a new one."),
+}
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def _authorise(request: Request, state: dict) -> tuple[str, ApiKey | None]:
+    """(the caller, its key) or a `RequestProblem`: 401 without a valid key, 429 over the key's rate."""
+    store: KeyStore | None = state.get("keys")
+    if store is None:
+        return request.headers.get("x-caller", "anonymous")[:200], None
+    token = _token(request)
+    if not token:
+        raise RequestProblem(401, "missing_key", "an API key is required: 'Authorization: Bearer <key>' or "
+                                                 "'X-API-Key: <key>'.")
+    key, why = store.authenticate(token)
+    if key is None:
+        raise RequestProblem(401, *_KEY_PROBLEMS[why])
+    wait = state["limiter"].allow(key)
+    if wait > 0:
+        raise RequestProblem(429, "rate_limited", f"key {key.key_id} may send {key.rate:g} requests per second; "
+                                                  f"retry in {wait:.2f} s.", retry_after=wait)
+    return f"{key.bank}/{key.key_id}", key
+
+
+def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int | None, str | None]:
+    """The records, the reasons asked for and the bank named, or a `RequestProblem` naming what is wrong."""
+    try:
+        doc = json.loads(raw, parse_constant=_parse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise RequestProblem(400, "malformed_json", f"the body is not JSON: {exc}.") from exc
+    if not isinstance(doc, dict):
+        raise RequestProblem(422, "wrong_type", f"the body must be an object with 'records'; got {type(doc).__name__}.")
+    records = doc.get("records")
+    if not isinstance(records, list) or not records:
+        got = "nothing" if records is None else (type(records).__name__ if not isinstance(records, list) else "[]")
+        raise RequestProblem(422, "missing_field", f"records: expected a non-empty list of records; got {got}.",
+                             [FieldError(-1, "records", "missing_field", "expected a non-empty list")])
+    if len(records) > config.max_records:
+        raise RequestProblem(413, "too_many_records",
+                             f"records: at most {config.max_records} per request; got {len(records)}.")
+    bad = [FieldError(i, "", "wrong_type", f"record {i}: expected an object; got {type(r).__name__}.")
+           for i, r in enumerate(records) if not isinstance(r, dict)]
+    if bad:
+        raise RequestProblem(422, "wrong_type", "every record must be an object.", bad)
+    reasons = doc.get("reasons")
+    if reasons is not None and (isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0):
+        raise RequestProblem(422, "wrong_type", f"reasons: expected a non-negative integer; got {reasons!r}.",
+                             [FieldError(-1, "reasons", "wrong_type", "expected a non-negative integer")])
+    bank = doc.get("bank")
+    if bank is not None and not isinstance(bank, str):
+        raise RequestProblem(422, "wrong_type", f"bank: expected text; got {type(bank).__name__}.",
+                             [FieldError(-1, "bank", "wrong_type", "expected text")])
+    return records, reasons, bank
+
+
+def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> FastAPI:
+    """The service's app. The model is loaded at start-up (or `served`, already loaded); the audit trail opened."""
+    metrics = ServiceMetrics()
+    state: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = served or load_served_model(config.model, tracking_uri=config.tracking_uri)
+        state["scorer"] = OnlineScorer(model, config.reasons)
+        state["audit"] = AuditLog(config.audit)
+        if config.keys is not None:
+            state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
+        metrics.model.labels(model.name, model.version, model.catalogue_version or "").set(1)
+        try:
+            yield
+        finally:
+            state.pop("audit").close()
+            if "keys" in state:
+                state.pop("keys").close()
+            state.clear()
+
+    app = FastAPI(title="techscore scoring service", version=API_VERSION, lifespan=lifespan,
+                  description="PD, score, grade and reason codes (中文 and English) for technology SMEs; every "
+                              "decision is recorded in the audit trail before the answer leaves.")
+    app.state.metrics = metrics
+    app.state.service = state
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:  # never expected: answered as a JSON 500, still counted
+            response = _error(str(uuid.uuid4()), 500, "internal_error", "the service failed; the request was not "
+                                                                          "scored.")
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - start)
+        return response
+
+    @app.post(f"/{API_VERSION}/score", response_model=ScoreResponse,
+              responses={code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 503)},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
+    async def score(request: Request) -> Response:
+        """Score one or many firms: pd, score, grade and the reasons that raise the risk most."""
+        request_id = str(uuid.uuid4())
+        scorer: OnlineScorer | None = state.get("scorer")
+        if scorer is None:
+            return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
+        try:
+            caller, key = _authorise(request, state)
+            records, reasons, bank = _parse_request(await _read_body(request, config.max_body_bytes), config)
+            if key is not None and bank is not None and bank != key.bank:
+                raise RequestProblem(403, "wrong_bank", f"key {key.key_id} is scoped to bank {key.bank}; the "
+                                                        f"request names bank {bank}.")
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(request_id)
+        outcome = scorer.score(records, reasons)
+        if outcome.errors:
+            for e in outcome.errors:
+                metrics.rejects.labels(e.code).inc()
+            bad = sorted({e.record for e in outcome.errors})
+            return _error(request_id, 422, "invalid_records",
+                          f"{len(bad)} of {len(records)} records cannot be scored; nothing was scored.",
+                          outcome.errors)
+        model = scorer.served
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        features = list(model.model.feature_ids)
+        rows = [AuditRecord(request_id, i, now, caller, model.name, model.version, model.catalogue_version,
+                            d.uscc, features_hash(r, features), d.pd, d.score, d.grade,
+                            tuple(x["code"] for x in d.reasons))
+                for i, (d, r) in enumerate(zip(outcome.decisions, records, strict=True))]
+        try:
+            state["audit"].append(rows)
+        except AuditError as exc:
+            return _error(request_id, 503, "audit_unavailable",
+                          f"the decision could not be recorded, so it is not given: {exc}")
+        metrics.decisions.inc(len(rows))
+        body = {"request_id": request_id, "model": {"name": model.name, "version": model.version},
+                "catalogue_version": model.catalogue_version, "results": [d.as_dict() for d in outcome.decisions]}
+        return JSONResponse(body, headers={"X-Request-Id": request_id})
+
+    @app.get(f"/{API_VERSION}/model", response_model=ModelInfo)
+    async def model_info(request: Request) -> dict:
+        """The model served: name, version, catalogue version, grades and the features a record carries."""
+        scorer: OnlineScorer | None = state.get("scorer")
+        if scorer is None:
+            return _error(str(uuid.uuid4()), 503, "not_ready", "the model is not loaded yet.")
+        try:
+            _authorise(request, state)
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(str(uuid.uuid4()))
+        m = scorer.served
+        return {"name": m.name, "version": m.version, "source": m.source, "catalogue_version": m.catalogue_version,
+                "grades": list(m.model.master_scale.grades), "max_reasons": scorer.max_reasons,
+                "features": [{"id": f.id, "kind": f.kind, "name_zh": f.name_zh, "name_en": f.name_en,
+                              "unit": f.unit, "categories": list(scorer.chunk.schema.categorical.get(f.id, ()))}
+                             for f in m.model.features]}
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """The model is loaded and the audit trail open: the service can take decisions."""
+        if "scorer" not in state or "audit" not in state:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ready", "model_version": state["scorer"].served.version})
+
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        """Prometheus text format: requests, latency, decisions, rejects by code, the model served."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return app

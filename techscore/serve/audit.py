@@ -1,0 +1,159 @@
+"""The audit trail: every decision appended durably before its response leaves, and exported to Parquet.
+
+SQLite in WAL mode with `synchronous=FULL`: a committed decision survives a killed process and a power cut.
+One row per firm decision: request id, time (UTC, ISO 8601), caller, model name and version, the SHA-256 of the
+firm's features (canonical JSON), pd, score, grade and the reason codes. A write that fails raises `AuditError`
+and the service answers 503 rather than a decision nobody recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from techscore.exceptions import TechscoreError
+
+__all__ = ["AUDIT_COLUMNS", "AuditError", "AuditLog", "AuditRecord", "export_audit", "features_hash"]
+
+
+class AuditError(TechscoreError, OSError):
+    """The audit trail could not record a decision (or could not be read)."""
+
+
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "request_id", "item", "time", "caller", "model_name", "model_version", "catalogue_version", "uscc",
+    "features_sha256", "pd", "score", "grade", "reasons",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL, item INTEGER NOT NULL, time TEXT NOT NULL, caller TEXT NOT NULL,
+    model_name TEXT NOT NULL, model_version TEXT NOT NULL, catalogue_version TEXT, uscc TEXT NOT NULL,
+    features_sha256 TEXT NOT NULL, pd REAL NOT NULL, score REAL NOT NULL, grade TEXT NOT NULL, reasons TEXT NOT NULL,
+    UNIQUE (request_id, item)
+);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
+"""
+_INSERT = f"INSERT INTO decisions ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+
+
+def features_hash(record: dict, features: Sequence[str]) -> str:
+    """SHA-256 of the firm's code and model features as canonical JSON (sorted keys, no spaces)."""
+    used = {name: record.get(name) for name in ("uscc", *features)}
+    text = json.dumps(used, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One decision as recorded (`reasons`: the reason codes, strongest first)."""
+
+    request_id: str
+    item: int
+    time: str
+    caller: str
+    model_name: str
+    model_version: str
+    catalogue_version: str | None
+    uscc: str
+    features_sha256: str
+    pd: float
+    score: float
+    grade: str
+    reasons: tuple[str, ...]
+
+    def row(self) -> tuple:
+        return (self.request_id, self.item, self.time, self.caller, self.model_name, self.model_version,
+                self.catalogue_version, self.uscc, self.features_sha256, self.pd, self.score, self.grade,
+                json.dumps(list(self.reasons)))
+
+
+class AuditLog:
+    """An append-only decision log in one SQLite file (WAL, synchronous=FULL), safe across threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise AuditError(f"{self.path}: cannot open the audit trail: {exc}") from exc
+
+    def append(self, records: Sequence[AuditRecord]) -> None:
+        """Commit `records` in one transaction; returns only once they are on disk (else `AuditError`)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(_INSERT, [r.row() for r in records])
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise AuditError(f"{self.path}: the decision could not be recorded: {exc}") from exc
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM decisions").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _utc(name: str, text: str) -> str:
+    """An ISO 8601 time as the trail writes it (UTC, microseconds); a time without zone is taken as UTC."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise AuditError(f"{name} must be an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00Z); got {text!r}.") \
+            from exc
+    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return t.isoformat(timespec="microseconds")
+
+
+def export_audit(path: str | Path, out: str | Path, *, start: str | None = None, end: str | None = None) -> int:
+    """Write the decisions with `start <= time < end` (ISO 8601 UTC; either may be None) to Parquet `out`, in
+    the order they were recorded; returns how many. Reads a live log safely (WAL readers do not block)."""
+    source = Path(path)
+    if not source.is_file():
+        raise AuditError(f"{source}: no audit trail there.")
+    where, args = [], []
+    if start:
+        where.append("time >= ?")
+        args.append(_utc("from", start))
+    if end:
+        where.append("time < ?")
+        args.append(_utc("to", end))
+    sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM decisions"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as db:
+            rows = db.execute(sql, args).fetchall()
+    except sqlite3.Error as exc:
+        raise AuditError(f"{source}: cannot read the audit trail: {exc}") from exc
+    types = [pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
+             pa.string(), pa.float64(), pa.float64(), pa.string(), pa.list_(pa.string())]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in AUDIT_COLUMNS]
+    arrays = []
+    for name, typ, values in zip(AUDIT_COLUMNS, types, columns, strict=True):
+        values = [json.loads(v) for v in values] if name == "reasons" else list(values)
+        arrays.append(pa.array(values, typ))
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.partial")
+    pq.write_table(pa.Table.from_arrays(arrays, names=list(AUDIT_COLUMNS)), tmp)
+    tmp.replace(target)
+    return len(rows)

@@ -1,0 +1,72 @@
+"""The model a service answers with: loaded once, with its identity (name, version) and reason references."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from techscore.explain.reasons import REFERENCES_FILE, References
+from techscore.model.pdmodel import MODEL_FILE, PDModel, _find_model_folder
+
+__all__ = ["ServedModel", "load_served_model"]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A PD model with what every response names: `name`, `version`, `source` (the URI or folder asked for).
+
+    `references` are the reason-sentence references saved beside the model at training (None: sentences state
+    the firm's value only, as the reports do without them).
+    """
+
+    model: PDModel
+    name: str
+    version: str
+    source: str
+    references: References | None
+
+    @property
+    def catalogue_version(self) -> str | None:
+        return self.model.catalogue_version
+
+
+def _local_version(folder: Path) -> str:
+    """A folder's version: `local-` and the first 12 hex digits of the booster's checksum (stable per model)."""
+    doc = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
+    return f"local-{str(doc.get('booster_sha256', ''))[:12] or 'unversioned'}"
+
+
+def _references(folder: Path) -> References | None:
+    for candidate in (folder / REFERENCES_FILE, folder.parent / REFERENCES_FILE):
+        if candidate.is_file():
+            return References.load(candidate)
+    return None
+
+
+def load_served_model(source: str | Path, *, tracking_uri: str | None = None) -> ServedModel:
+    """Load the model behind `source` once: a model folder, or `models:/name@alias` / `models:/name/version`.
+
+    An alias is resolved to its version first and that version is downloaded, so the name and version a
+    response reports are the ones that scored it even if the alias moves meanwhile.
+    """
+    text = str(source)
+    local = Path(text).expanduser()
+    if local.exists():
+        folder = _find_model_folder(local)
+        return ServedModel(PDModel.load(folder), folder.name, _local_version(folder), text, _references(folder))
+    from techscore.model.registry import client, download_model
+
+    name, version, uri = text, "", text
+    if text.startswith("models:/") and not text.startswith("models:/m-"):
+        rest = text[len("models:/"):]
+        c = client(tracking_uri)
+        if "@" in rest:
+            name, alias = rest.split("@", 1)
+            version = str(c.get_model_version_by_alias(name, alias).version)
+        elif "/" in rest:
+            name, version = rest.split("/", 1)
+        if version:
+            uri = f"models:/{name}/{version}"
+    folder = _find_model_folder(download_model(uri, tracking_uri=tracking_uri))
+    return ServedModel(PDModel.load(folder), name, version or _local_version(folder), text, _references(folder))
