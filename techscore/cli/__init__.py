@@ -8,7 +8,7 @@ import typer
 
 app = typer.Typer(
     name="techscore",
-    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, joint.",
+    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, joint, policy.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -17,7 +17,7 @@ app = typer.Typer(
 # Each module registers its own commands with `register(app)`; heavy libraries are imported inside commands so
 # that `techscore --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
-    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
+    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server", "policy",
 )
 
 for _name in COMMAND_MODULES:
