@@ -13,8 +13,6 @@ high_tech.toml              high-tech enterprise R&D intensity thresholds by rev
 ip_evaluation.toml          holistic IP evaluation score: parts, items, caps and weights
 size_band.toml              micro / small / medium / large by employees and revenue, per industry section
 lifecycle.toml              seed / start-up / growth / mature
-policy.toml                 policy cut-offs: NPL tolerance, risk compensation, guarantees, subsidies (read by
-                            `techscore.policy`, not by the catalogue)
 ==========================  =================================================================================
 """
 

@@ -1,1 +1,11 @@
-"""Portfolio monitoring (风险预警): stability, drivers of change, grade migration and early warnings between dates."""
+"""Portfolio monitoring (风险预警) between as-of dates: stability (PSI of the score and every feature), drivers of the
+mean log-odds change (exact SHAP split), grade migration and the early-warning list."""
+
+from techscore.monitor.drivers import BASE_ROW, driver_table
+from techscore.monitor.migration import GONE, NEW, migration_matrix
+from techscore.monitor.snapshot import Snapshot, take_snapshot
+from techscore.monitor.stability import PSI_BANDS, psi_band, stability_table
+from techscore.monitor.warnings import WARNING_CODES, early_warnings
+
+__all__ = ["BASE_ROW", "GONE", "NEW", "PSI_BANDS", "WARNING_CODES", "Snapshot", "driver_table", "early_warnings",
+           "migration_matrix", "psi_band", "stability_table", "take_snapshot"]

@@ -147,3 +147,18 @@ def test_command_writes_the_tables(tmp_path: Path) -> None:
     summary = pd.read_csv(tmp_path / "out" / "policy_summary.csv").set_index("scenario")
     assert summary.loc["g4222", "extra_first_loans"] == 1
     assert len(pd.read_csv(tmp_path / "out" / "policy_cutoffs.csv")) == 80
+
+
+def test_policy_table_does_not_change_the_catalogue_version() -> None:
+    from techscore.catalogue import load_catalogue
+
+    root = Path(__file__).resolve().parents[2]
+    policy = root / "features" / "config" / "policy.toml"
+    catalogue = load_catalogue(root)
+    before = catalogue.version
+    text = policy.read_text()
+    try:
+        policy.write_text(text + "\n# edited\n")
+        assert catalogue.version == before
+    finally:
+        policy.write_text(text)
