@@ -50,13 +50,15 @@ def register(app: typer.Typer) -> None:
                 return
             view = Table(title=f"{len(book):,} firms, {int(book['first_loan'].sum()):,} first-time borrowers; "
                                f"bad-rate limit {terms.bank.bad_rate_limit:.2%} (NPL {terms.bank.npl_ratio:.2%} + "
-                               f"{terms.bank.npl_tolerance:.2%})")
-            for col in ("scenario", "approved at limit", "margin at limit (M yuan)", "best cut-off PD",
-                        "best margin (M yuan)", "approved at baseline loss", "extra firms", "extra first loans"):
+                               f"{terms.bank.npl_tolerance:.2%}); best = highest expected margin within it; "
+                               f"loss and margin in million yuan")
+            for col in ("scenario", "best PD cut-off", "approved", "first loans", "bad rate", "loss M", "margin M",
+                        "same-loss approved", "extra", "extra first"):
                 view.add_column(col, justify="left" if col == "scenario" else "right")
             for r in summary.itertuples():
-                view.add_row(r.scenario, f"{r.tolerance_approved:,}", f"{r.tolerance_margin / 1e6:,.1f}",
-                             f"{r.best_pd_cutoff:.2%}", f"{r.best_margin / 1e6:,.1f}", f"{r.same_loss_approved:,}",
-                             f"{r.extra_firms:+,}", f"{r.extra_first_loans:+,}")
+                view.add_row(r.scenario, f"{r.best_pd_cutoff:.2%}", f"{r.best_approved:,}", f"{r.best_first_loans:,}",
+                             f"{r.best_bad_rate:.2%}", f"{r.best_expected_loss / 1e6:,.1f}",
+                             f"{r.best_margin / 1e6:,.1f}", f"{r.same_loss_approved:,}", f"{r.extra_firms:+,}",
+                             f"{r.extra_first_loans:+,}")
             console.print(view)
             console.print(f"wrote {out / 'policy_cutoffs.csv'} and {out / 'policy_summary.csv'}")

@@ -114,26 +114,34 @@ def cutoff_table(book: pd.DataFrame, spec: PolicySpec) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _best(curve: pd.DataFrame) -> pd.Series:
+    """The cut-off with the highest expected margin within the tolerance (the fewest loans on a tie)."""
+    inside = curve.loc[curve["within_tolerance"]]
+    return inside.iloc[int(np.argmax(inside["expected_margin"].to_numpy()))]
+
+
 def policy_summary(book: pd.DataFrame, spec: PolicySpec) -> pd.DataFrame:
-    """Per scenario: the tolerance cut-off, the margin-maximising cut-off within the tolerance, and the approvals
-    at the expected loss the bank alone carries at its tolerance cut-off (with the firms and first-time borrowers
-    gained over the baseline)."""
+    """Per scenario: the tolerance cut-off (the most loans whose expected bad rate stays within NPL ratio +
+    tolerance), the margin-maximising cut-off within the tolerance, and the approvals for the expected loss the
+    bank alone carries where it lends alone (the baseline's margin-maximising cut-off within the tolerance), with
+    the firms and first-time borrowers gained over that baseline."""
     curves = {name: book_curve(book, spec, tools) for name, tools in _scenarios(spec).items()}
-    base = curves[BASELINE]
-    base_at = base.loc[base["within_tolerance"]].iloc[-1]
+    base_at = _best(curves[BASELINE])
     budget = float(base_at["expected_loss"])
     rows = []
     for name, curve in curves.items():
         inside = curve.loc[curve["within_tolerance"]]
         at = inside.iloc[-1]
-        best = inside.iloc[int(np.argmax(inside["expected_margin"].to_numpy()))]
+        best = _best(curve)
         same = curve.loc[curve["expected_loss"] <= budget * (1 + 1e-12) + 1e-9].iloc[-1]
         rows.append({
             "scenario": name, "tools": "+".join(_scenarios(spec)[name]) or "-",
             "tolerance_approved": int(at["approved"]), "tolerance_approval_rate": float(at["approval_rate"]),
             "tolerance_pd_cutoff": float(at["pd_cutoff"]), "tolerance_bad_rate": float(at["expected_bad_rate"]),
             "tolerance_expected_loss": float(at["expected_loss"]), "tolerance_margin": float(at["expected_margin"]),
-            "best_approved": int(best["approved"]), "best_pd_cutoff": float(best["pd_cutoff"]),
+            "best_approved": int(best["approved"]), "best_first_loans": int(best["first_loans"]),
+            "best_approval_rate": float(best["approval_rate"]), "best_pd_cutoff": float(best["pd_cutoff"]),
+            "best_expected_loss": float(best["expected_loss"]),
             "best_bad_rate": float(best["expected_bad_rate"]), "best_margin": float(best["expected_margin"]),
             "same_loss_approved": int(same["approved"]), "same_loss_first_loans": int(same["first_loans"]),
             "same_loss_bad_rate": float(same["expected_bad_rate"]),
