@@ -71,10 +71,10 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
     run = client.create_run(experiment_id, run_name=f"{spec.name} {snap.as_of}",
                             tags={"techscore.monitor": spec.name, "techscore.as_of": snap.as_of})
     rid = run.info.run_id
-    metrics = {"firms": float(len(snap.uscc)), "mean_pd": float(np.mean(snap.pd))}
+    metrics = {"rows": float(len(snap.uscc)), "mean_pd": float(np.mean(snap.pd))}
     stab = parts.get("stability")
     if stab is not None and len(stab):
-        metrics["psi_score"] = float(stab.loc[stab["item"] == "pd", "psi"].iloc[0])
+        metrics["score_psi"] = float(stab.loc[stab["item"] == "pd", "psi"].iloc[0])
         metrics["features_psi_moderate"] = float((stab["band"] == "moderate").sum())
         metrics["features_psi_significant"] = float(((stab["band"] == "significant") & (stab["kind"] == "feature"))
                                                     .sum())
@@ -84,7 +84,7 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
         whole = parts["drivers"].loc[parts["drivers"]["segment"] == "(all)"]
         metrics["mean_logodds_change"] = float(whole["mean_logodds_after"].iloc[0]
                                                - whole["mean_logodds_before"].iloc[0])
-    for key, value in metrics.items():
+    for key, value in metrics.items():  # names of techscore.model.vocabulary
         client.log_metric(rid, key, value)
     client.log_param(rid, "model", spec.model)
     client.log_param(rid, "as_of", snap.as_of)

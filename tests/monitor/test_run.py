@@ -71,6 +71,11 @@ def test_monitor_command_writes_the_tables_and_one_run_per_date(world) -> None:
     runs = mlflow.search_runs(experiment_names=["monitor_test"], output_format="list")
     assert sorted(r.data.tags["techscore.as_of"] for r in runs) == DATES
     assert len(summary["runs"]) == len(DATES)
+    from techscore.model.vocabulary import parse_metric
+
+    keys = {k for r in runs for k in r.data.metrics}
+    assert {"rows", "mean_pd", "score_psi", "early_warnings", "mean_logodds_change"} <= keys
+    assert all(parse_metric(k) is not None for k in keys), keys
 
 
 def test_a_bad_monitor_spec_is_refused_naming_file_and_key(world) -> None:
