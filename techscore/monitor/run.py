@@ -100,7 +100,12 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                 on_date=None) -> MonitorResult:
     """Score the portfolio at each date of `spec`, compare each date with the one before, write the tables to
     `spec.out` and (with `tracking`) log one MLflow run per date. `on_date(as_of)` is called as each date starts."""
-    model = PDModel.from_mlflow(spec.model, tracking_uri=tracking_uri)
+    from techscore.model.tracking import ensure_experiment, tracking_uri_for
+
+    # resolved before MLflow is first used: loading a registered model can set $MLFLOW_TRACKING_URI to MLflow's own
+    # default (mlflow.db in the current folder), which a later resolution would pick up
+    uri = tracking_uri_for(tracking_uri, spec.workspace)
+    model = PDModel.from_mlflow(spec.model, tracking_uri=uri)
     firms = _read_firms(spec.resolve(spec.firms)) if spec.firms else None
     features = {f.id: f for f in model.features}
     out = spec.resolve(spec.out)
@@ -111,9 +116,7 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
     if tracking:
         from mlflow import MlflowClient
 
-        from techscore.model.tracking import ensure_experiment, tracking_uri_for
-
-        client = MlflowClient(tracking_uri_for(tracking_uri, spec.workspace))
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment_id = ensure_experiment(client, spec.experiment)
     previous: Snapshot | None = None
     with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
