@@ -198,3 +198,30 @@ def format_values(values: pd.Series | np.ndarray, meta: FeatureMeta, lang: Lang)
 def format_pd(pd_value: float) -> str:
     """A probability of default as a percentage with two decimals (0.0123 -> '1.23%')."""
     return f"{100 * float(pd_value):.2f}%"
+
+
+def change_sentence(meta: FeatureMeta, before: object, after: object, lang: Lang) -> str:
+    """How a feature moved between two dates, in `lang`.
+
+    >>> m = FeatureMeta("rd_intensity", "rd", "研发强度", "R&D intensity", "", "ratio", (), -1)
+    >>> change_sentence(m, 0.061, 0.012, "zh"), change_sentence(m, 0.061, 0.012, "en")
+    ('研发强度从 6.1% 降至 1.2%', 'R&D intensity fell from 6.1% to 1.2%')
+    """
+    name = feature_name(meta, lang)
+    old, new = format_value(before, meta, lang), format_value(after, meta, lang)
+    if old == new:
+        return f"{name}保持 {new}" if lang == "zh" else f"{name} stayed at {new}"
+    numeric = meta.kind != "categorical" and not isinstance(before, str) and not isinstance(after, str)
+    try:
+        x0, x1 = (float(before), float(after)) if numeric else (math.nan, math.nan)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        x0 = x1 = math.nan
+    if math.isnan(x0) or math.isnan(x1) or meta.unit == "flag":
+        return f"{name}从 {old} 变为 {new}" if lang == "zh" else f"{name} changed from {old} to {new}"
+    if is_tax_grade(meta):  # 1 = A is the best grade
+        if lang == "zh":
+            return f"{name}从 {old} {'降' if x1 > x0 else '升'}至 {new}"
+        return f"{name} {'fell' if x1 > x0 else 'rose'} from {old} to {new}"
+    if lang == "zh":
+        return f"{name}从 {old} {'升' if x1 > x0 else '降'}至 {new}"
+    return f"{name} {'rose' if x1 > x0 else 'fell'} from {old} to {new}"

@@ -306,6 +306,11 @@ class Catalogue:
         return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=index, name=d.id)
 
 
+NOT_CATALOGUE_FILES: frozenset[str] = frozenset({"features/config/policy.toml"})
+"""Files kept beside the feature configs that no feature reads (the policy cut-off table, read by
+`techscore.policy`): editing them must not change the catalogue version, or every model would refuse its features."""
+
+
 def _catalogue_files(root: Path | None) -> list[Path]:
     """Files of the catalogue folder that can change a feature's value (no caches, no hidden files)."""
     if root is None or not (root / "features").is_dir():
@@ -313,4 +318,5 @@ def _catalogue_files(root: Path | None) -> list[Path]:
     return [
         p for p in sorted((root / "features").rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") and p.suffix != ".pyc"
+        and p.relative_to(root).as_posix() not in NOT_CATALOGUE_FILES
     ]

@@ -8,7 +8,7 @@ import typer
 
 app = typer.Typer(
     name="techscore",
-    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, serve, joint.",
+    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, serve, joint, policy, monitor.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -18,7 +18,7 @@ app = typer.Typer(
 # that `techscore --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
-    "serve",
+    "serve", "policy", "monitor",
 )
 
 for _name in COMMAND_MODULES:

@@ -64,6 +64,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("auc_diff", "AUC 差值", "AUC difference", True),
     Metric("auc_diff_lo", "AUC 差值区间下限", "AUC difference interval, low", None),
     Metric("auc_diff_hi", "AUC 差值区间上限", "AUC difference interval, high", None),
+    # portfolio monitoring, one run per as-of date (`techscore.monitor.run`)
+    Metric("early_warnings", "预警企业数", "firms on the early-warning list", None),
+    Metric("features_psi_moderate", "PSI 中度偏移特征数", "features with a moderate PSI shift", False),
+    Metric("features_psi_significant", "PSI 显著偏移特征数", "features with a significant PSI shift", False),
+    Metric("mean_logodds_change", "平均对数几率变化", "change of the mean log-odds", None),
 )}
 """Every metric name a run records."""
 

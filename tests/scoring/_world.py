@@ -113,3 +113,28 @@ def inject_bad_rows(frame: pd.DataFrame, seed: int = 1, per_kind: int = 7) -> tu
             for c in IDS:
                 out.loc[rows, c] = np.nan if c != "profile_industry_section" else pd.NA
     return out, planted
+
+
+def raw_model_world(factory, *, n_firms: int = 60, as_of: str = "2022-06-30"):
+    """Raw tables, a workspace with the small core catalogue, and a model trained on its features as of `as_of`:
+    (data folder, workspace, model, saved model folder, features, catalogue). `factory`: pytest's tmp_path_factory."""
+    import textwrap
+
+    from techscore.catalogue import load_catalogue
+    from techscore.dataset.build import featurize
+    from techscore.model.fit import fit_pd_model
+    from techscore.specs import LearnerSpec, ModelSpec
+    from tests.catalogue.world import CORE_CATALOGUE, make_world, write_world
+
+    data = write_world(make_world(n_firms=n_firms, seed=4), factory.mktemp("raw"))
+    ws = factory.mktemp("ws")
+    (ws / "features").mkdir()
+    (ws / "features" / "mini.py").write_text(textwrap.dedent(CORE_CATALOGUE), encoding="utf-8")
+    catalogue = load_catalogue(ws)
+    X = featurize(data, None, pd.Timestamp(as_of), catalogue=catalogue)
+    y = (np.random.default_rng(0).random(len(X)) < 0.3).astype(int)
+    spec = ModelSpec(name="raw", learner=LearnerSpec(num_leaves=4, min_child_samples=3, num_boost_round=20,
+                                                     early_stopping_rounds=0, refit=False, min_data_per_group=2))
+    model, _ = fit_pd_model(X, y, None, None, catalogue.features, spec, catalogue_version=catalogue.version)
+    folder = model.save(factory.mktemp("rawmodel") / "model")
+    return data, ws, model, folder, X, catalogue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from techscore.cli import app
-from tests.catalogue.world import CORE_CATALOGUE
 
 runner = CliRunner()
 
-MINI_CATALOGUE = CORE_CATALOGUE
 AS_OF = "2022-06-30"
 
 
@@ -76,24 +73,9 @@ def test_score_a_registered_model_by_uri(model, clean_frame, tmp_path):
 @pytest.fixture(scope="module")
 def raw_world(tmp_path_factory):
     """Raw tables, a workspace with a small catalogue, and a model trained on its features as of AS_OF."""
-    from techscore.catalogue import load_catalogue
-    from techscore.dataset.build import featurize
-    from techscore.model.fit import fit_pd_model
-    from techscore.specs import LearnerSpec, ModelSpec
-    from tests.catalogue.world import make_world, write_world
+    from tests.scoring._world import raw_model_world
 
-    data = write_world(make_world(n_firms=60, seed=4), tmp_path_factory.mktemp("raw"))
-    ws = tmp_path_factory.mktemp("ws")
-    (ws / "features").mkdir()
-    (ws / "features" / "mini.py").write_text(textwrap.dedent(MINI_CATALOGUE), encoding="utf-8")
-    catalogue = load_catalogue(ws)
-    X = featurize(data, None, pd.Timestamp(AS_OF), catalogue=catalogue)
-    y = (np.random.default_rng(0).random(len(X)) < 0.3).astype(int)
-    spec = ModelSpec(name="raw", learner=LearnerSpec(num_leaves=4, min_child_samples=3, num_boost_round=20,
-                                                     early_stopping_rounds=0, refit=False, min_data_per_group=2))
-    model, _ = fit_pd_model(X, y, None, None, catalogue.features, spec, catalogue_version=catalogue.version)
-    folder = model.save(tmp_path_factory.mktemp("rawmodel") / "model")
-    return data, ws, model, folder, X
+    return raw_model_world(tmp_path_factory, as_of=AS_OF)[:5]
 
 
 def test_score_raw_tables_as_of_a_date(raw_world, tmp_path):
