@@ -28,7 +28,7 @@ from techscore.model.calibrate import Calibrator
 from techscore.model.scale import pd_to_grade, pd_to_score
 from techscore.specs import MasterScaleSpec, ScalingSpec
 
-__all__ = ["BOOSTER_FILE", "MODEL_FILE", "PDModel", "load_model"]
+__all__ = ["BOOSTER_FILE", "MODEL_FILE", "PDModel", "find_model_folder", "load_model"]
 
 FORMAT_VERSION = 1
 BOOSTER_FILE = "booster.txt"
@@ -193,10 +193,10 @@ class PDModel:
         `models:/name@alias`, `models:/name/version`, `models:/<model id>`, `runs:/<run id>/<path>`."""
         local = Path(str(uri)).expanduser()
         if local.exists():
-            return cls.load(_find_model_folder(local))
+            return cls.load(find_model_folder(local))
         from techscore.model.registry import download_model
 
-        return cls.load(_find_model_folder(download_model(str(uri), tracking_uri=tracking_uri)))
+        return cls.load(find_model_folder(download_model(str(uri), tracking_uri=tracking_uri)))
 
 
 def load_model(source: str | Path, *, tracking_uri: str | None = None) -> PDModel:
@@ -205,7 +205,8 @@ def load_model(source: str | Path, *, tracking_uri: str | None = None) -> PDMode
     return PDModel.from_mlflow(source, tracking_uri=tracking_uri)
 
 
-def _find_model_folder(folder: Path) -> Path:
+def find_model_folder(folder: Path) -> Path:
+    """The folder under `folder` (itself, or the shallowest below it) holding a saved PDModel."""
     if (folder / MODEL_FILE).is_file():
         return folder
     found = sorted(folder.rglob(MODEL_FILE), key=lambda p: len(p.parts))

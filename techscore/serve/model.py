@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from techscore.explain.reasons import REFERENCES_FILE, References
-from techscore.model.pdmodel import MODEL_FILE, PDModel, _find_model_folder
+from techscore.model.pdmodel import MODEL_FILE, PDModel, find_model_folder
 
 __all__ = ["ServedModel", "load_served_model"]
 
@@ -53,7 +53,7 @@ def load_served_model(source: str | Path, *, tracking_uri: str | None = None) ->
     text = str(source)
     local = Path(text).expanduser()
     if local.exists():
-        folder = _find_model_folder(local)
+        folder = find_model_folder(local)
         return ServedModel(PDModel.load(folder), folder.name, _local_version(folder), text, _references(folder))
     from techscore.model.registry import client, download_model
 
@@ -68,5 +68,5 @@ def load_served_model(source: str | Path, *, tracking_uri: str | None = None) ->
             name, version = rest.split("/", 1)
         if version:
             uri = f"models:/{name}/{version}"
-    folder = _find_model_folder(download_model(uri, tracking_uri=tracking_uri))
+    folder = find_model_folder(download_model(uri, tracking_uri=tracking_uri))
     return ServedModel(PDModel.load(folder), name, version or _local_version(folder), text, _references(folder))
