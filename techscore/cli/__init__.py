@@ -17,7 +17,7 @@ app = typer.Typer(
 # Each module registers its own commands with `register(app)`; heavy libraries are imported inside commands so
 # that `techscore --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
-    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
+    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server", "export",
 )
 
 for _name in COMMAND_MODULES:
