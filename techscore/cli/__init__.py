@@ -8,7 +8,7 @@ import typer
 
 app = typer.Typer(
     name="techscore",
-    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, serve, joint, policy, monitor.",
+    help="Credit-risk scoring for technology SMEs: synth, validate, features, dataset, train, tune, report, score, export, serve, joint, policy, monitor.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -17,8 +17,8 @@ app = typer.Typer(
 # Each module registers its own commands with `register(app)`; heavy libraries are imported inside commands so
 # that `techscore --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
-    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "joint", "match", "server",
-    "serve", "policy", "monitor",
+    "demo", "synth", "validate", "features", "dataset", "train", "report", "score", "export", "joint", "match",
+    "server", "serve", "policy", "monitor",
 )
 
 for _name in COMMAND_MODULES:

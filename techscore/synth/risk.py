@@ -70,6 +70,7 @@ class Defaults:
     intercept: float
     driver_sd: dict[str, float]
     contagion_sd: float
+    month_hazard: np.ndarray | None = None  # (n, months) the monthly hazard drawn from, contagion included
 
 
 def driver_values(firms: Firms, paths: Paths, network: Network, cfg: SynthConfig) -> dict[str, np.ndarray]:
@@ -113,19 +114,25 @@ def log_hazard(firms: Firms, paths: Paths, network: Network, cfg: SynthConfig,
     return eta, sds
 
 
+def month_starts(cfg: SynthConfig) -> np.ndarray:
+    """Day number (days since 1970-01-01) of the first day of each simulated month, and of the month after the last."""
+    months = np.arange(cfg.start_year * 12, (cfg.end_year + 1) * 12 + 1)
+    return (np.array(months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+
+
 def simulate(eta: np.ndarray, network: Network, firms: Firms, cfg: SynthConfig, seed: np.random.SeedSequence,
-             track: bool = False) -> tuple[np.ndarray, float]:
-    """Monthly default draws with contagion; returns default days and the sd of exposure over firm-months."""
+             track: bool = False, hazard_out: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Monthly default draws with contagion; returns default days and the sd of exposure over firm-months.
+    `hazard_out` (firms x months), when given, receives each firm-month's hazard, contagion included."""
     rng = np.random.default_rng(seed)
     n = firms.n
-    months = np.arange(cfg.start_year * 12, (cfg.end_year + 1) * 12 + 1)
-    starts = (np.array(months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+    starts = month_starts(cfg)
     base = np.exp(eta)
     default_day = np.full(n, NO_DAY, dtype=np.int64)
     recent = np.zeros(n, dtype=np.float32)
     history: list[np.ndarray] = []
     s1 = s2 = count = 0.0
-    for m in range(len(months) - 1):
+    for m in range(len(starts) - 1):
         d0, d1 = starts[m], starts[m + 1]
         t = m // 12
         exposure = network.weights @ recent
@@ -134,6 +141,8 @@ def simulate(eta: np.ndarray, network: Network, firms: Firms, cfg: SynthConfig, 
         if len(nz):
             h = h.copy()
             h[nz] *= np.exp(cfg.contagion * exposure[nz])
+        if hazard_out is not None:
+            hazard_out[:, m] = h
         at_risk = (firms.founded < d1) & (default_day == NO_DAY)
         u = rng.random(n)
         new = np.flatnonzero(at_risk & (u < -np.expm1(-h)))
@@ -191,4 +200,9 @@ def make_defaults(firms: Firms, paths: Paths, network: Network, intensity: np.nd
         previous = (b, rate)
         b += np.log(target / rate) / slope
     _, b, default_day, sd = best
-    return Defaults(default_day=default_day, eta=eta + b, intercept=b, driver_sd=sds, contagion_sd=sd)
+    hazard = np.empty((firms.n, len(month_starts(cfg)) - 1), dtype=np.float32)
+    replay, _ = simulate(eta + b, network, firms, cfg, seed, hazard_out=hazard)  # common random numbers: same draws
+    if not np.array_equal(replay, default_day):
+        raise RuntimeError("replaying the default simulation gave other default days; the hazards would not match.")
+    return Defaults(default_day=default_day, eta=eta + b, intercept=b, driver_sd=sds, contagion_sd=sd,
+                    month_hazard=hazard)

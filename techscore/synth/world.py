@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from techscore.progress import Progress
 from techscore.sources.schema import CERTIFICATIONS, TABLE_NAMES
@@ -29,9 +30,11 @@ from techscore.synth.risk import (
     NOISE_FEATURES,
     Defaults,
     make_defaults,
+    month_starts,
 )
 from techscore.synth.tax import make_tax
 from techscore.synth.trade import make_invoices
+from techscore.synth.truth import LOAN_TRUTH_FILE, TRUE_PD, loan_truth_table
 
 """Called with a step's description and the fraction of the whole job done (0-1)."""
 
@@ -137,6 +140,8 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
         w.write(loans)
     rows["loans"] = w.rows
     rate, with_window = _default_rate(loans, cfg)
+    pq.write_table(loan_truth_table(loans, firms.uscc, defaults.month_hazard, month_starts(cfg)),
+                   out / LOAN_TRUTH_FILE, compression="zstd")
     del loans
 
     with TableWriter(out / files["supply_chain"], "supply_chain") as w:
@@ -213,6 +218,9 @@ def ground_truth(cfg: SynthConfig, defaults: Defaults, summary: SynthSummary) ->
         "performance_window_months": 12,
         "default_rate_target": cfg.default_rate,
         "default_rate_target_band": [0.02, 0.04],
+        "loan_truth": {"file": LOAN_TRUTH_FILE, "column": TRUE_PD,
+                       "meaning": "each loan's true probability of default within its 12-month label window, "
+                                  "from the monthly hazards the world drew from (contagion as it happened)"},
         "default_rate_12m": round(summary.default_rate_12m, 5),
         "loans_with_complete_window": summary.loans_with_window,
         "drivers": drivers,
