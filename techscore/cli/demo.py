@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
                           f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('challenger_test_auc', float('nan')):.3f}; "
                           f"MLflow run {result.run_id}")
-            from techscore.model.oracle import oracle_report, oracle_summary
+            from techscore.reports.oracle import oracle_report, oracle_summary
             console.print(f"      {oracle_summary(oracle_report(result.predictions, world))}")
             promote(result.registered_model, result.model_version, tracking_uri=uri)
             champion = f"models:/{result.registered_model}@champion"

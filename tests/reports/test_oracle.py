@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from techscore.exceptions import SchemaError
-from techscore.model.oracle import oracle_report, oracle_summary
+from techscore.reports.oracle import oracle_report, oracle_summary
 from techscore.model.scale import pd_to_grade
 from techscore.specs import MasterScaleSpec
 from techscore.synth.truth import TRUE_PD
