@@ -16,7 +16,7 @@ import numpy as np
 
 from techscore.exceptions import ModelError, SchemaError
 from techscore.explain import _kernels as K
-from techscore.explain._layout import MAX_TABLE_BITS, Layout, plan_model
+from techscore.explain._layout import MAX_TABLE_BITS, METHODS, Layout, plan_model
 from techscore.explain._tree_arrays import ModelArrays, model_arrays
 
 __all__ = ["TreeShap"]
@@ -50,6 +50,9 @@ class TreeShap:
         Memory budget of the tables; when the model needs more, `table_bits` is lowered model-wide.
     n_threads : int, optional
         Threads of the kernels; all cores by default.
+    method : {"auto", "tables", "linear"}
+        How each tree is computed: "auto" (default) takes, per tree, the cheaper of the pattern tables (short
+        paths) and the linear-time pass (long paths, see `_linear`); the others force one method.
 
     Attributes
     ----------
@@ -74,11 +77,14 @@ class TreeShap:
         table_bits: int | None = None,
         max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
         n_threads: int | None = None,
+        method: str = "auto",
     ) -> None:
         if not hasattr(booster, "model_to_string"):
             raise ModelError(f"TreeShap explains a lightgbm.Booster; got a {type(booster).__name__}.")
         if table_bits is not None and not 0 <= int(table_bits) <= MAX_TABLE_BITS:
             raise ValueError(f"table_bits must be an integer from 0 to {MAX_TABLE_BITS}; got {table_bits!r}.")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
         if n_threads is not None and int(n_threads) < 1:
             raise ValueError(f"n_threads must be a positive integer or None; got {n_threads!r}.")
         self.n_threads = n_threads
@@ -87,7 +93,7 @@ class TreeShap:
         self.feature_names: list[str] = list(model.feature_names)
         self.pandas_categorical = getattr(booster, "pandas_categorical", None)
         self.expected_value: float = model.expected_value()
-        self._layout: Layout = plan_model(model, table_bits, int(max_table_bytes))
+        self._layout: Layout = plan_model(model, table_bits, int(max_table_bytes), method)
         lay = self._layout
         self._table = np.zeros(lay.table_size, dtype=np.float64)
         if len(lay.blk_root):
@@ -135,6 +141,9 @@ class TreeShap:
                 lay.blk_feat, lay.blk_tab_off, self._table,
                 lay.fb_v, lay.fb_d, lay.fb_z_off, lay.fb_z, lay.fb_feat, lay.fb_path_off, lay.fb_path_node,
                 lay.fb_path_bit, lay.fb_path_dir, lay.weights,
+                lay.lin_off, lay.lin_points, lay.lin_depth, lay.lin_par, lay.lin_dir, lay.lin_feat, lay.lin_prev,
+                lay.lin_leaf, lay.lin_close, lay.lin_z, lay.lin_zprev, lay.lin_v, lay.gl_u, lay.gl_w,
+                lay.max_levels, lay.max_points,
             )
         return out
 
