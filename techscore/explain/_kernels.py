@@ -199,6 +199,7 @@ def _shap_chunk(
     lo = np.empty((llev, lrows), np.float64)
     lop = np.empty((llev, lrows), np.float64)
     dot = np.empty(lrows, np.float64)
+    dot2 = np.empty(lrows, np.float64)
     open_node = np.empty(llev, np.int64)
     for t in range(n_trees):
         o = node_off[t]
@@ -297,7 +298,7 @@ def _shap_chunk(
             for s0 in range(0, nr, lrows):
                 LIN.tree_rows(
                     n0, n1, npt, coef, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_v,
-                    lin_close, dec, s0, min(lrows, nr - s0), acc, lp, ls, lo, lop, dot, open_node,
+                    lin_close, dec, s0, min(lrows, nr - s0), acc, lp, ls, lo, lop, dot, dot2, open_node,
                 )
     for i in range(nr):
         for f in range(n_feat):

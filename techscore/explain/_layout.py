@@ -60,12 +60,23 @@ class _TreePlan:
     m: list[int]  # per unified id: internal nodes in the subtree
     q: list[int]  # per unified id: distinct features on the paths through the subtree (incl. above)
     prefix: list[list[int]]  # per unified id: features above, in first-appearance order (leaves: their U)
-    path: list[list[tuple[int, int]]]  # per unified id: (internal id, direction 0=left 1=right) from the root
+    parent: list[int]  # per unified id: parent's id (-1 for the root)
+    depth: list[int]  # per unified id: internal nodes above it
     count: list[float]  # per unified id: training rows
 
     @property
     def n_internal(self) -> int:
         return len(self.feat)
+
+    def path(self, n: int) -> list[tuple[int, int]]:
+        """(internal id, direction 0=left 1=right) of the splits from the root down to node n (built on demand:
+        storing every node's path would take memory in depth x nodes)."""
+        out = []
+        while self.parent[n] >= 0:
+            up = self.parent[n]
+            out.append((up, int(self.right[up] == n)))
+            n = up
+        return out[::-1]
 
 
 def _plan_tree(tree: TreeArrays) -> _TreePlan:
@@ -97,23 +108,25 @@ def _plan_tree(tree: TreeArrays) -> _TreePlan:
     bit = [0] * ni
     p = [0] * n_nodes
     prefix: list[list[int]] = [[] for _ in range(n_nodes)]
-    path: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
+    parent = [-1] * n_nodes
+    depth = [0] * n_nodes
     for n in range(ni):  # BFS order: a parent is always visited before its children
         f = feat[n]
         pre = prefix[n]
         bit[n] = pre.index(f) if f in pre else len(pre)
         below = pre if f in pre else pre + [f]
-        for direction, c in ((0, left[n]), (1, right[n])):
+        for c in (left[n], right[n]):
             prefix[c] = below
             p[c] = len(below)
-            path[c] = path[n] + [(n, direction)]
+            parent[c] = n
+            depth[c] = depth[n] + 1
     m = [0] * n_nodes
     feats_below: list[set[int]] = [set() for _ in range(n_nodes)]
     for n in reversed(range(ni)):
         m[n] = 1 + m[left[n]] + m[right[n]]
         feats_below[n] = {feat[n]} | feats_below[left[n]] | feats_below[right[n]]
     q = [len(set(prefix[n]) | feats_below[n]) for n in range(n_nodes)]
-    return _TreePlan(tree, order, left, right, feat, bit, p, m, q, prefix, path, count)
+    return _TreePlan(tree, order, left, right, feat, bit, p, m, q, prefix, parent, depth, count)
 
 
 def _select(plan: _TreePlan, bits: int) -> tuple[list[int], list[int], list[int]]:
@@ -266,7 +279,7 @@ def _table_cost(plan: _TreePlan, bits: int) -> float:
     for b in blocks:
         cost += plan.m[b] + plan.q[b]
     for leaf in fallback:
-        cost += len(plan.path[leaf]) + FALLBACK_COST * plan.p[leaf] ** 2
+        cost += plan.depth[leaf] + FALLBACK_COST * plan.p[leaf] ** 2
     return cost
 
 
@@ -312,7 +325,7 @@ def _z_and_features(plan: _TreePlan, leaf: int) -> tuple[list[int], list[float],
     features = plan.prefix[ni + leaf]
     z = [1.0] * len(features)
     bits = []
-    for node, direction in plan.path[ni + leaf]:
+    for node, direction in plan.path(ni + leaf):
         k = features.index(plan.feat[node])
         child = plan.right[node] if direction else plan.left[node]
         z[k] *= _ratio(plan.count[child], plan.count[node])
@@ -333,8 +346,10 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
         "cat_bits left right bit prop leaf_value blk_root blk_m blk_q blk_p blk_node_off blk_nodes blk_feat_off "
         "blk_feat blk_tab_off bl_off bl_v bl_d bl_z_off bl_z bl_pos bl_path_off bl_path_j bl_path_bit "
         "bl_path_dir fb_v fb_d fb_z_off fb_z fb_feat fb_path_off fb_path_node fb_path_bit fb_path_dir "
-        "lin_off lin_points lin_depth lin_par lin_dir lin_feat lin_prev lin_leaf lin_close lin_z lin_zprev lin_v"
+        "lin_off lin_points"
     ).split()}
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in LIN.PLAN_KEYS}  # the linear pass's plan, per tree
+    n_linear_nodes = 0
     max_levels = max_points = 1
     table_size = 0
     max_d = 1
@@ -342,9 +357,10 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
     for plan, lin in zip(plans, linear, strict=True):
         tree = plan.tree
         ni = plan.n_internal
-        a["lin_off"].append(len(a["lin_depth"]))
+        a["lin_off"].append(n_linear_nodes)
         if lin:
-            points, levels = LIN.plan_tree(plan, a)
+            points, levels = LIN.plan_tree(plan, pieces)
+            n_linear_nodes += plan.n_internal + tree.n_leaves - 1
             max_points, max_levels = max(max_points, points), max(max_levels, levels)
             a["lin_points"].append(points)
         else:
@@ -401,13 +417,13 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
             a["fb_z"] += z
             a["fb_feat"] += features
             a["fb_path_off"].append(len(a["fb_path_node"]))
-            for (node, direction), k in zip(plan.path[leaf_id], path_bits, strict=True):
+            for (node, direction), k in zip(plan.path(leaf_id), path_bits, strict=True):
                 a["fb_path_node"].append(node)
                 a["fb_path_bit"].append(k)
                 a["fb_path_dir"].append(direction)
-    for key, end in (("node_off", "feat"), ("leaf_off", "leaf_value"), ("block_off", "blk_root"), ("fb_off", "fb_v"),
-                     ("lin_off", "lin_depth")):
+    for key, end in (("node_off", "feat"), ("leaf_off", "leaf_value"), ("block_off", "blk_root"), ("fb_off", "fb_v")):
         a[key].append(len(a[end]))
+    a["lin_off"].append(n_linear_nodes)
     for key, end in (("blk_node_off", "blk_nodes"), ("blk_feat_off", "blk_feat"), ("bl_off", "bl_v"),
                      ("bl_z_off", "bl_z"), ("bl_path_off", "bl_path_j"), ("fb_z_off", "fb_z"),
                      ("fb_path_off", "fb_path_node")):
@@ -417,7 +433,7 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
     for d in range(1, max_d + 1):
         for s in range(d):
             weights[d, s] = 1.0 / (d * math.comb(d - 1, s))
-    f64 = {"thr", "leaf_value", "bl_v", "bl_z", "fb_v", "fb_z", "lin_z", "lin_zprev", "lin_v"}
+    f64 = {"thr", "leaf_value", "bl_v", "bl_z", "fb_v", "fb_z"}
     arrays = {}
     for key, values in a.items():
         if key in f64:
@@ -428,6 +444,8 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
             arrays[key] = np.asarray(values, dtype=np.int64)
         else:
             arrays[key] = np.asarray(values, dtype=np.int32)
+    for key, parts in pieces.items():
+        arrays[key] = np.concatenate(parts) if parts else np.zeros(0, LIN.PLAN_DTYPES[key])
     gl_u, gl_w = LIN.gauss_points(max_points)
     n_int = arrays["n_internal"]
     n_nodes = [pl.n_internal + pl.tree.n_leaves for pl in plans]
@@ -448,7 +466,7 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list
             "blocks": len(a["blk_root"]),
             "fallback_leaves": n_fallback,
             "linear_trees": sum(linear),
-            "linear_nodes": len(a["lin_depth"]),
+            "linear_nodes": n_linear_nodes,
             "linear_max_points": max_points,
             "linear_max_levels": max_levels,
             "table_bytes": 8 * table_size,
@@ -489,7 +507,7 @@ def _add_block(a: dict[str, list], plan: _TreePlan, root: int) -> None:
     a["blk_feat_off"].append(len(a["blk_feat"]))
     a["blk_feat"] += block_features
     a["bl_off"].append(len(a["bl_v"]))
-    depth_root = len(plan.path[root])
+    depth_root = plan.depth[root]
     for leaf in leaves:
         features, z, path_bits = _z_and_features(plan, leaf)
         a["bl_v"].append(float(plan.tree.leaf_value[leaf]))
@@ -498,7 +516,7 @@ def _add_block(a: dict[str, list], plan: _TreePlan, root: int) -> None:
         a["bl_z"] += z
         a["bl_pos"] += [pos[f] for f in features]
         a["bl_path_off"].append(len(a["bl_path_j"]))
-        for (node, direction), k in list(zip(plan.path[ni + leaf], path_bits, strict=True))[depth_root:]:
+        for (node, direction), k in list(zip(plan.path(ni + leaf), path_bits, strict=True))[depth_root:]:
             a["bl_path_j"].append(j_of[node])
             a["bl_path_bit"].append(k)
             a["bl_path_dir"].append(direction)

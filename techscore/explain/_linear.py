@@ -36,6 +36,8 @@ NODE_FLOATS = 3
 NODE_BYTES = 4 * NODE_INTS + 8 * NODE_FLOATS
 """Plan memory per tree node (depth, parent, direction, feature, previous level, leaf flag, closes; z, z_prev, v)."""
 N_COEF = 5
+INTERNAL, LEAF, TWIG, IN_TWIG = 0, 1, 2, 3
+"""Node kinds of the pass: a twig is an internal node whose children are both leaves (the next two entries)."""
 
 
 def gauss_points(n_max: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,8 +56,13 @@ def points_for(path_features: int) -> int:
     return max(1, math.ceil(path_features / 2))
 
 
+PLAN_KEYS = ("lin_depth", "lin_par", "lin_dir", "lin_feat", "lin_prev", "lin_leaf", "lin_close", "lin_z",
+             "lin_zprev", "lin_v")
+PLAN_DTYPES = {k: np.float64 if k in ("lin_z", "lin_zprev", "lin_v") else np.int32 for k in PLAN_KEYS}
+
+
 def plan_tree(plan, lists: dict[str, list]) -> tuple[int, int]:
-    """Append one tree's depth-first plan (every node but the root, in preorder) to `lists`.
+    """Append one tree's depth-first plan (every node but the root, in preorder) to `lists` (arrays, by PLAN_KEYS).
 
     `plan` is a `_layout._TreePlan` (BFS ids: internal 0..ni-1, leaves ni..). Returns (points, levels): the
     quadrature points the tree needs and its number of depth levels (the root is level 0).
@@ -63,46 +70,84 @@ def plan_tree(plan, lists: dict[str, list]) -> tuple[int, int]:
     ni = plan.n_internal
     if ni == 0:
         return 1, 1
-    start = len(lists["lin_depth"])
-    stack: list[tuple[int, int, dict, int, int, tuple | None, float]] = []
+    arrays = _preorder(
+        np.asarray(plan.left, np.int64), np.asarray(plan.right, np.int64), np.asarray(plan.feat, np.int64),
+        np.asarray(plan.count, np.float64), np.asarray(plan.parent, np.int64), np.asarray(plan.depth, np.int64),
+        plan.tree.leaf_value.astype(np.float64),
+    )
+    for key, values in zip(PLAN_KEYS, arrays, strict=True):
+        lists[key].append(values)
+    return points_for(max(plan.p[ni:])), int(max(plan.depth)) + 1
 
-    def push_children(node: int, level: int, state: dict) -> None:
-        f = plan.feat[node]
-        prev = state.get(f)  # (cumulative z, level of the node below the last split on f)
-        for direction, child in ((1, plan.right[node]), (0, plan.left[node])):  # left is popped first
-            z = plan.count[child] / plan.count[node]
-            if prev is not None:
-                z *= prev[0]
-            stack.append((child, level + 1, state | {f: (z, level + 1)}, direction, node, prev, z))
 
-    push_children(0, 0, {})
-    levels = 1
-    d_max = 1
-    while stack:
-        node, level, state, direction, parent, prev, z = stack.pop()
-        levels = max(levels, level + 1)
-        leaf = node >= ni
-        lists["lin_depth"].append(level)
-        lists["lin_par"].append(parent)
-        lists["lin_dir"].append(direction)
-        lists["lin_feat"].append(plan.feat[parent])
-        lists["lin_prev"].append(-1 if prev is None else prev[1])
-        lists["lin_zprev"].append(1.0 if prev is None else prev[0])
-        lists["lin_z"].append(z)
-        lists["lin_leaf"].append(int(leaf))
-        lists["lin_v"].append(float(plan.tree.leaf_value[node - ni]) if leaf else 0.0)
-        lists["lin_close"].append(0)
-        if leaf:
-            d_max = max(d_max, len(state))
+@njit(cache=True)
+def _preorder(left, right, feat, count, parent, depth, leaf_value):
+    ni = len(feat)
+    n = ni + len(leaf_value) - 1
+    order = np.empty(n, np.int64)
+    stack = np.empty(n + 1, np.int64)
+    top = 0
+    stack[top] = right[0]
+    stack[top + 1] = left[0]
+    top = 2
+    k = 0
+    while top > 0:  # preorder, left subtree first
+        top -= 1
+        c = stack[top]
+        order[k] = c
+        k += 1
+        if c < ni:
+            stack[top] = right[c]
+            stack[top + 1] = left[c]
+            top += 2
+    pos = np.empty(ni + len(leaf_value), np.int64)
+    for e in range(n):
+        pos[order[e]] = e
+    lin_depth = np.empty(n, np.int32)
+    lin_par = np.empty(n, np.int32)
+    lin_dir = np.empty(n, np.int32)
+    lin_feat = np.empty(n, np.int32)
+    lin_prev = np.empty(n, np.int32)
+    kind = np.empty(n, np.int32)
+    close = np.zeros(n, np.int32)
+    z = np.empty(n, np.float64)
+    zprev = np.empty(n, np.float64)
+    v = np.zeros(n, np.float64)
+    for e in range(n):  # preorder: the node that followed the last split on the same feature comes earlier
+        c = order[e]
+        up = parent[c]
+        f = feat[up]
+        lin_depth[e] = depth[c]
+        lin_par[e] = up
+        lin_dir[e] = 1 if right[up] == c else 0
+        lin_feat[e] = f
+        kind[e] = LEAF if c >= ni else INTERNAL
+        if c >= ni:
+            v[e] = leaf_value[c - ni]
+        ratio = count[c] / count[up]
+        x = up
+        while x != 0 and feat[parent[x]] != f:
+            x = parent[x]
+        if x == 0:
+            lin_prev[e] = -1
+            zprev[e] = 1.0
+            z[e] = ratio
         else:
-            push_children(node, level, state)
+            lin_prev[e] = depth[x]
+            zprev[e] = z[pos[x]]
+            z[e] = z[pos[x]] * ratio
     # after a leaf at level L followed (in preorder) by a node at level L', the nodes open at L-1 .. L' are done
-    depth = lists["lin_depth"]
-    end = len(depth)
-    for e in range(start, end):
-        if lists["lin_leaf"][e]:
-            lists["lin_close"][e] = depth[e] - (depth[e + 1] if e + 1 < end else 1)
-    return points_for(d_max), levels
+    for e in range(n):
+        if kind[e] == LEAF:
+            close[e] = lin_depth[e] - (lin_depth[e + 1] if e + 1 < n else 1)
+    # twigs: an internal node whose two children are leaves is computed in one pass with them
+    for e in range(n - 2):
+        if kind[e] == INTERNAL and kind[e + 1] == LEAF and kind[e + 2] == LEAF:
+            if lin_depth[e + 2] == lin_depth[e] + 1:
+                kind[e] = TWIG
+                kind[e + 1] = IN_TWIG
+                kind[e + 2] = IN_TWIG
+    return lin_depth, lin_par, lin_dir, lin_feat, lin_prev, kind, close, z, zprev, v
 
 
 @njit(cache=True)
@@ -143,37 +188,46 @@ def tree_coefficients(n0, n1, n_points, u, w, lin_z, lin_zprev, lin_prev, coef):
             coef[i, 4, j] = wc1 - wc0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _agreement(e, lv, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV):
+    """o_prev and o_c of node e's rows into OPV[lv], OV[lv]: 1.0 while the row follows every split on the
+    feature of e's parent split down to e."""
+    par = lin_par[e]
+    flip = 1 - lin_dir[e]  # the row follows the node when its decision equals the direction
+    pv = lin_prev[e]
+    if pv >= 0:
+        for r in range(nr):
+            op = OV[pv, r]
+            OPV[lv, r] = op
+            OV[lv, r] = op * (dec[par, s0 + r] ^ flip)
+    else:
+        for r in range(nr):
+            OPV[lv, r] = 1.0
+            OV[lv, r] = dec[par, s0 + r] ^ flip
+
+
+@njit(cache=True, fastmath={"contract"})
 def tree_rows(
     n0, n1, n_points, coef, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_v, lin_close,
-    dec, s0, nr, acc, P, S, OV, OPV, dot, open_node,
+    dec, s0, nr, acc, P, S, OV, OPV, dot, dot2, open_node,
 ):
     """Add one tree's SHAP values of rows s0 .. s0 + nr of the chunk to acc (features x chunk rows).
 
     dec (internal nodes x chunk rows): 1 where the row goes right. Scratch: P, S (levels x points x ROWS),
-    OV, OPV (levels x ROWS; o_c and o_prev per level as 0.0 / 1.0), dot (ROWS), open_node (levels). A left child
-    (visited first) sets its parent's S, a right child adds to it, so no pass clears S.
+    OV, OPV (levels x ROWS; o_c and o_prev per level as 0.0 / 1.0), dot, dot2 (ROWS), open_node (levels). A left
+    child (visited first) sets its parent's S, a right child adds to it, so no pass clears S.
     """
     for j in range(n_points):
         for r in range(nr):
             P[0, j, r] = 1.0
-    for e in range(n0, n1):
+    e = n0
+    while e < n1:
         i = e - n0
         lv = lin_depth[e]
-        par = lin_par[e]
         first = lin_dir[e] == 0
-        flip = 1 - lin_dir[e]  # the row follows the node when its decision equals the direction
-        pv = lin_prev[e]
-        if pv >= 0:
-            for r in range(nr):
-                op = OV[pv, r]
-                OPV[lv, r] = op
-                OV[lv, r] = op * (dec[par, s0 + r] ^ flip)
-        else:
-            for r in range(nr):
-                OPV[lv, r] = 1.0
-                OV[lv, r] = dec[par, s0 + r] ^ flip
-        if lin_leaf[e] == 0:
+        _agreement(e, lv, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV)
+        kind = lin_leaf[e]
+        if kind == INTERNAL:
             open_node[lv] = e
             for j in range(n_points):
                 cc = coef[i, 0, j]
@@ -181,33 +235,84 @@ def tree_rows(
                 ab = coef[i, 2, j]
                 for r in range(nr):
                     P[lv, j, r] = P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + OV[lv, r] * ab)
+            e += 1
             continue
-        # a leaf: its polynomial goes straight into the parent's sum and into its feature's contribution
-        v = lin_v[e]
         for r in range(nr):
             dot[r] = 0.0
-        for j in range(n_points):
-            cc = coef[i, 0, j]
-            bc = coef[i, 1, j]
-            ab = coef[i, 2, j]
-            e10 = coef[i, 3, j]
-            de = coef[i, 4, j]
-            if first:
+        if kind == LEAF:
+            # the leaf's polynomial goes straight into the parent's sum and into its feature's contribution
+            v = lin_v[e]
+            for j in range(n_points):
+                cc = coef[i, 0, j]
+                bc = coef[i, 1, j]
+                ab = coef[i, 2, j]
+                e10 = coef[i, 3, j]
+                de = coef[i, 4, j]
+                if first:
+                    for r in range(nr):
+                        o = OV[lv, r]
+                        t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
+                        S[lv - 1, j, r] = t
+                        dot[r] += t * (e10 + o * de)
+                else:
+                    for r in range(nr):
+                        o = OV[lv, r]
+                        t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
+                        S[lv - 1, j, r] += t
+                        dot[r] += t * (e10 + o * de)
+            k = lin_feat[e]
+            for r in range(nr):
+                acc[k, s0 + r] += OPV[lv, r] * dot[r]
+            closes = lin_close[e]
+            e += 1
+        else:
+            # a twig and its two leaves (entries e + 1, e + 2) in one pass; their o_prev is shared and their
+            # o_c add up to it (a row that follows the twig's split on its feature takes one of the two sides)
+            _agreement(e + 1, lv + 1, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV)
+            vl = lin_v[e + 1]
+            vr = lin_v[e + 2]
+            for r in range(nr):
+                dot2[r] = 0.0
+            for j in range(n_points):
+                cc = coef[i, 0, j]
+                bc = coef[i, 1, j]
+                ab = coef[i, 2, j]
+                e10 = coef[i, 3, j]
+                de = coef[i, 4, j]
+                ccl = coef[i + 1, 0, j]
+                bcl = coef[i + 1, 1, j]
+                abl = coef[i + 1, 2, j]
+                e10l = coef[i + 1, 3, j]
+                del_ = coef[i + 1, 4, j]
+                ccr = coef[i + 2, 0, j]
+                bcr = coef[i + 2, 1, j]
+                abr = coef[i + 2, 2, j]
+                e10r = coef[i + 2, 3, j]
+                der = coef[i + 2, 4, j]
                 for r in range(nr):
                     o = OV[lv, r]
-                    t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
-                    S[lv - 1, j, r] = t
-                    dot[r] += t * (e10 + o * de)
-            else:
-                for r in range(nr):
-                    o = OV[lv, r]
-                    t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
-                    S[lv - 1, j, r] += t
-                    dot[r] += t * (e10 + o * de)
-        k = lin_feat[e]
-        for r in range(nr):
-            acc[k, s0 + r] += OPV[lv, r] * dot[r]
-        for m in range(lv - 1, lv - 1 - lin_close[e], -1):
+                    pn = P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
+                    opc = OPV[lv + 1, r]
+                    ol = OV[lv + 1, r]
+                    orr = opc - ol
+                    tl = vl * pn * (ccl + opc * bcl + ol * abl)
+                    tr = vr * pn * (ccr + opc * bcr + orr * abr)
+                    sn = tl + tr
+                    if first:
+                        S[lv - 1, j, r] = sn
+                    else:
+                        S[lv - 1, j, r] += sn
+                    dot2[r] += tl * (e10l + ol * del_) + tr * (e10r + orr * der)
+                    dot[r] += sn * (e10 + o * de)
+            kc = lin_feat[e + 1]
+            k = lin_feat[e]
+            for r in range(nr):
+                acc[kc, s0 + r] += OPV[lv + 1, r] * dot2[r]
+            for r in range(nr):
+                acc[k, s0 + r] += OPV[lv, r] * dot[r]
+            closes = lin_close[e + 2] - 1  # the twig itself is done
+            e += 3
+        for m in range(lv - 1, lv - 1 - closes, -1):
             c = open_node[m]
             ic = c - n0
             for r in range(nr):

@@ -16,6 +16,7 @@ import numpy as np
 
 from techscore.exceptions import ModelError, SchemaError
 from techscore.explain import _kernels as K
+from techscore.explain import _linear as LIN
 from techscore.explain._layout import MAX_TABLE_BITS, METHODS, Layout, plan_model
 from techscore.explain._tree_arrays import ModelArrays, model_arrays
 
@@ -116,6 +117,23 @@ class TreeShap:
     def stats(self) -> dict:
         """How the model was laid out: table bits, blocks, leaves computed per row, table memory."""
         return {"table_bits": self._layout.table_bits, "trees": self.n_trees, **self._layout.stats}
+
+    def memory_bytes(self, n_rows: int = 1 << 30) -> dict:
+        """Memory of the engine: tables and plan (held), scratch per thread and the bound for `n_rows` rows.
+
+        The tables are capped by `max_table_bytes`; the plan is linear in the model's nodes; a thread's scratch
+        is linear in its chunk of rows (at most MAX_CHUNK_ROWS, within CHUNK_SCRATCH_BYTES for the per-row part).
+        """
+        lay = self._layout
+        chunk, threads = self._chunking(max(int(n_rows), 1))
+        rows_part = chunk * (16 * self.n_features + 4 * (lay.max_internal + lay.max_nodes) + 8)
+        memo = (1 << K.MEMO_BITS) * (K.MEMO_BITS + 1) * 8
+        lin_nodes = int(np.diff(lay.lin_off).max()) if lay.n_trees else 0
+        linear = 8 * (lin_nodes * LIN.N_COEF * lay.max_points + lay.max_levels * LIN.ROWS * (2 * lay.max_points + 2))
+        scratch = rows_part + memo + (linear if lay.stats["linear_trees"] else 0)
+        tables, plan = 8 * lay.table_size, lay.stats["plan_bytes"]
+        return {"tables": tables, "plan": plan, "scratch_per_thread": scratch, "threads": threads,
+                "bound": tables + plan + threads * scratch}
 
     def shap_values(self, X) -> np.ndarray:
         """SHAP values of every row, (n_rows, n_features) float64 in raw-margin units (log-odds).
