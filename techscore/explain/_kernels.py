@@ -195,7 +195,7 @@ def _shap_chunk(
     llev = max_levels if has_linear else 1
     coef = np.empty((lin_max_nodes if has_linear else 1, LIN.N_COEF, lpts), np.float64)
     lp = np.empty((llev, lpts, lrows), np.float64)
-    ls = np.empty((llev, lpts, lrows), np.float64)
+    ls = np.zeros((llev, lpts, lrows), np.float64)
     lo = np.empty((llev, lrows), np.float64)
     lop = np.empty((llev, lrows), np.float64)
     dot = np.empty(lrows, np.float64)

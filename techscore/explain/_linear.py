@@ -188,7 +188,13 @@ def tree_coefficients(n0, n1, n_points, u, w, lin_z, lin_zprev, lin_prev, coef):
             coef[i, 4, j] = wc1 - wc0
 
 
-@njit(cache=True, inline="always", fastmath={"contract"})
+@njit(cache=True, inline="always")
+def _node_coef(coef, i, j):
+    """Down factors (c, b - c, a - b) and up weights (e10, de) of plan node i at point j."""
+    return coef[i, 0, j], coef[i, 1, j], coef[i, 2, j], coef[i, 3, j], coef[i, 4, j]
+
+
+@njit(cache=True, inline="always")
 def _agreement(e, lv, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV):
     """o_prev and o_c of node e's rows into OPV[lv], OV[lv]: 1.0 while the row follows every split on the
     feature of e's parent split down to e."""
@@ -206,7 +212,7 @@ def _agreement(e, lv, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV):
             OV[lv, r] = dec[par, s0 + r] ^ flip
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True)
 def tree_rows(
     n0, n1, n_points, coef, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_v, lin_close,
     dec, s0, nr, acc, P, S, OV, OPV, dot, dot2, open_node,
@@ -215,7 +221,8 @@ def tree_rows(
 
     dec (internal nodes x chunk rows): 1 where the row goes right. Scratch: P, S (levels x points x ROWS),
     OV, OPV (levels x ROWS; o_c and o_prev per level as 0.0 / 1.0), dot, dot2 (ROWS), open_node (levels). A left
-    child (visited first) sets its parent's S, a right child adds to it, so no pass clears S.
+    child (visited first) sets its parent's S, a right child adds to it, so no pass clears S (S starts as zeros,
+    so that 0 * S is 0).
     """
     for j in range(n_points):
         for r in range(nr):
@@ -224,7 +231,7 @@ def tree_rows(
     while e < n1:
         i = e - n0
         lv = lin_depth[e]
-        first = lin_dir[e] == 0
+        keep = float(lin_dir[e])  # a left child (visited first) sets its parent's sum, a right child adds to it
         _agreement(e, lv, dec, s0, nr, lin_par, lin_dir, lin_prev, OV, OPV)
         kind = lin_leaf[e]
         if kind == INTERNAL:
@@ -243,23 +250,12 @@ def tree_rows(
             # the leaf's polynomial goes straight into the parent's sum and into its feature's contribution
             v = lin_v[e]
             for j in range(n_points):
-                cc = coef[i, 0, j]
-                bc = coef[i, 1, j]
-                ab = coef[i, 2, j]
-                e10 = coef[i, 3, j]
-                de = coef[i, 4, j]
-                if first:
-                    for r in range(nr):
-                        o = OV[lv, r]
-                        t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
-                        S[lv - 1, j, r] = t
-                        dot[r] += t * (e10 + o * de)
-                else:
-                    for r in range(nr):
-                        o = OV[lv, r]
-                        t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
-                        S[lv - 1, j, r] += t
-                        dot[r] += t * (e10 + o * de)
+                cc, bc, ab, e10, de = _node_coef(coef, i, j)
+                for r in range(nr):
+                    o = OV[lv, r]
+                    t = v * P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
+                    S[lv - 1, j, r] = keep * S[lv - 1, j, r] + t
+                    dot[r] += t * (e10 + o * de)
             k = lin_feat[e]
             for r in range(nr):
                 acc[k, s0 + r] += OPV[lv, r] * dot[r]
@@ -274,21 +270,9 @@ def tree_rows(
             for r in range(nr):
                 dot2[r] = 0.0
             for j in range(n_points):
-                cc = coef[i, 0, j]
-                bc = coef[i, 1, j]
-                ab = coef[i, 2, j]
-                e10 = coef[i, 3, j]
-                de = coef[i, 4, j]
-                ccl = coef[i + 1, 0, j]
-                bcl = coef[i + 1, 1, j]
-                abl = coef[i + 1, 2, j]
-                e10l = coef[i + 1, 3, j]
-                del_ = coef[i + 1, 4, j]
-                ccr = coef[i + 2, 0, j]
-                bcr = coef[i + 2, 1, j]
-                abr = coef[i + 2, 2, j]
-                e10r = coef[i + 2, 3, j]
-                der = coef[i + 2, 4, j]
+                cc, bc, ab, e10, de = _node_coef(coef, i, j)
+                ccl, bcl, abl, e10l, del_ = _node_coef(coef, i + 1, j)
+                ccr, bcr, abr, e10r, der = _node_coef(coef, i + 2, j)
                 for r in range(nr):
                     o = OV[lv, r]
                     pn = P[lv - 1, j, r] * (cc + OPV[lv, r] * bc + o * ab)
@@ -298,10 +282,7 @@ def tree_rows(
                     tl = vl * pn * (ccl + opc * bcl + ol * abl)
                     tr = vr * pn * (ccr + opc * bcr + orr * abr)
                     sn = tl + tr
-                    if first:
-                        S[lv - 1, j, r] = sn
-                    else:
-                        S[lv - 1, j, r] += sn
+                    S[lv - 1, j, r] = keep * S[lv - 1, j, r] + sn
                     dot2[r] += tl * (e10l + ol * del_) + tr * (e10r + orr * der)
                     dot[r] += sn * (e10 + o * de)
             kc = lin_feat[e + 1]
@@ -317,20 +298,14 @@ def tree_rows(
             ic = c - n0
             for r in range(nr):
                 dot[r] = 0.0
-            up_first = lin_dir[c] == 0
+            up_keep = float(lin_dir[c])
             for j in range(n_points):
                 e10 = coef[ic, 3, j]
                 de = coef[ic, 4, j]
-                if up_first:
-                    for r in range(nr):
-                        t = S[m, j, r]
-                        S[m - 1, j, r] = t
-                        dot[r] += t * (e10 + OV[m, r] * de)
-                else:
-                    for r in range(nr):
-                        t = S[m, j, r]
-                        S[m - 1, j, r] += t
-                        dot[r] += t * (e10 + OV[m, r] * de)
+                for r in range(nr):
+                    t = S[m, j, r]
+                    S[m - 1, j, r] = up_keep * S[m - 1, j, r] + t
+                    dot[r] += t * (e10 + OV[m, r] * de)
             k = lin_feat[c]
             for r in range(nr):
                 acc[k, s0 + r] += OPV[m, r] * dot[r]
