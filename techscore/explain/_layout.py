@@ -316,6 +316,9 @@ def _plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int
         bits = min(max(int(table_bits), 0), MAX_TABLE_BITS)
     while bits > 0 and table_bytes(bits) > max_table_bytes:
         bits -= 1
+    if method == "auto" and bits < AUTO_BITS[1]:  # smaller tables leave more leaves to the per-leaf formula
+        linear = [lin or (_linear_possible(pl) and _linear_cost(pl) < _table_cost(pl, bits))
+                  for pl, lin in zip(plans, linear, strict=True)]
     return _flatten(model, plans, bits, linear)
 
 
