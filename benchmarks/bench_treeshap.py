@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--slow-rows", type=int, default=None,
                         help="rows for pred_contrib and shap.TreeExplainer, whose cost per row is fixed (default: "
                              "--rows); their rows per second are compared with the others'")
+    parser.add_argument("--woodelf-rows", type=int, default=None,
+                        help="rows for woodelf (default: --rows; its cost per row falls as rows grow)")
     parser.add_argument("--trees", type=int, default=None, help="trees of every model (default: per model)")
     parser.add_argument("--features", type=int, default=60)
     parser.add_argument("--train-rows", type=int, default=20000)
@@ -192,6 +194,8 @@ def bench_model(args, data, trees: int, leaves: int, depth: int) -> dict:
 
     slow = min(args.slow_rows or len(X_test), len(X_test))
     rows_of = {name: slow if name in SLOW_ENGINES else len(X_test) for name in engines}
+    if "woodelf" in engines:
+        rows_of["woodelf"] = min(args.woodelf_rows or len(X_test), len(X_test))
     seconds: dict[str, list[float]] = {k: [] for k in engines}
     outputs: dict[str, np.ndarray] = {}
     for _ in range(args.repeats):
@@ -205,7 +209,8 @@ def bench_model(args, data, trees: int, leaves: int, depth: int) -> dict:
         for name in engines if name != "techscore"
     }
     reference = outputs["lightgbm_pred_contrib"]
-    diffs = {name: float(np.max(np.abs(outputs[name][:slow] - reference)))
+    common = min(rows_of.values())
+    diffs = {name: float(np.max(np.abs(outputs[name][:common] - reference[:common])))
              for name in engines if name not in ("lightgbm_pred_contrib", "lightgbm_predict")}
     margin = engine.expected_value + outputs["techscore"].sum(axis=1)
     return {
