@@ -2,8 +2,10 @@
 
 The values are path-dependent TreeSHAP in raw-margin units (log-odds for a binary model): the same numbers as
 `booster.predict(X, pred_contrib=True)` and `shap.TreeExplainer(booster).shap_values(X)`, computed 20x or more
-faster. The model is read once into precomputed tables (see `_layout` for the method); each row then costs a few
-table look-ups per tree instead of TreeSHAP's O(leaves * depth^2) walk. LightGBM's split rules are followed
+faster. The model is read once and each tree planned for the cheaper of two exact methods: precomputed pattern
+tables where paths are short (`_layout`: a few table look-ups per tree and row), and a linear-time depth-first pass
+where they are long (`_linear`: polynomial quadrature along the paths, cost linear in the tree's size instead of
+TreeSHAP's O(leaves * depth^2) walk or the tables' 2^depth). LightGBM's split rules are followed
 exactly: `x <= threshold` goes left, missing values by each split's missing type and default direction,
 categorical splits by LightGBM's category bitsets, pandas categories mapped to the codes used at training.
 """
