@@ -165,20 +165,19 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"table: {args.rows:,} rows, {table.stat().st_size / 2**20:.0f} MiB "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
         train, y = make_features(args.train_rows, args.features, args.seed)
-        models = {}
-        for name in names:
+        result = {
+            "benchmark": "score",
+            "command": "python benchmarks/bench_score.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "rows": args.rows, "reasons": args.reasons, "chunk_rows": args.chunk_rows,
+            "models": {},
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        for name in names:  # the file is rewritten after each model, so a long run keeps what it measured
             leaves, depth = MODELS[name]
-            models[name] = bench_model(args, work / name, table, train, y, leaves, depth)
-            print_table(name, models[name], args)
-    result = {
-        "benchmark": "score",
-        "command": "python benchmarks/bench_score.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "rows": args.rows, "reasons": args.reasons, "chunk_rows": args.chunk_rows,
-        "models": models,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+            result["models"][name] = bench_model(args, work / name, table, train, y, leaves, depth)
+            print_table(name, result["models"][name], args)
+            args.out.write_text(json.dumps(result, indent=2))
     return result
 
 
