@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from techscore.explain import _linear as LIN
 from techscore.explain._layout import KIND_NUMERIC, KIND_ZERO
 from techscore.explain._tree_arrays import ZERO_THRESHOLD
 
@@ -139,6 +140,8 @@ def shap_kernel(
     feat, thr, kind, nan_right, default_right, cat_start, cat_len, cat_bits, left, right, bit, prop,
     blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
     fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
+    lin_off, lin_points, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_close, lin_z, lin_zprev,
+    lin_v, gl_u, gl_w, max_levels, max_points,
 ):
     """SHAP values of every row of X (n, F) into out (n, F), added to what out holds; chunks in parallel."""
     n = X.shape[0]
@@ -151,6 +154,8 @@ def shap_kernel(
             feat, thr, kind, nan_right, default_right, cat_start, cat_len, cat_bits, left, right, bit, prop,
             blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
             fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
+            lin_off, lin_points, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_close, lin_z,
+            lin_zprev, lin_v, gl_u, gl_w, max_levels, max_points,
         )
 
 
@@ -161,6 +166,8 @@ def _shap_chunk(
     feat, thr, kind, nan_right, default_right, cat_start, cat_len, cat_bits, left, right, bit, prop,
     blk_root, blk_m, blk_q, blk_node_off, blk_nodes, blk_feat_off, blk_feat, blk_tab_off, table,
     fb_v, fb_d, fb_z_off, fb_z, fb_feat, fb_path_off, fb_path_node, fb_path_bit, fb_path_dir, weights,
+    lin_off, lin_points, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_close, lin_z, lin_zprev,
+    lin_v, gl_u, gl_w, max_levels, max_points,
 ):
     """Rows r0 .. r0 + nr: loops over trees, then nodes or blocks, then the chunk's rows."""
     n_feat = X.shape[1]
@@ -178,6 +185,22 @@ def _shap_chunk(
     memo = np.empty((1 << MEMO_BITS) * MEMO_BITS, np.float64)
     stamp = np.full(1 << MEMO_BITS, -1, np.int64)
     stamp_now = 0
+    # scratch of the linear-time method (see `_linear`)
+    lin_max_nodes = 1
+    for t in range(n_trees):
+        lin_max_nodes = max(lin_max_nodes, lin_off[t + 1] - lin_off[t])
+    has_linear = lin_off[n_trees] > 0
+    lrows = LIN.ROWS if has_linear else 1
+    lpts = max_points if has_linear else 1
+    llev = max_levels if has_linear else 1
+    coef = np.empty((lin_max_nodes if has_linear else 1, LIN.N_COEF, lpts), np.float64)
+    lp = np.empty((llev, lpts, lrows), np.float64)
+    ls = np.zeros((llev, lpts, lrows), np.float64)
+    lo = np.empty((llev, lrows), np.float64)
+    lop = np.empty((llev, lrows), np.float64)
+    dot = np.empty(lrows, np.float64)
+    dot2 = np.empty(lrows, np.float64)
+    open_node = np.empty(llev, np.int64)
     for t in range(n_trees):
         o = node_off[t]
         ni = n_internal[t]
@@ -266,6 +289,17 @@ def _shap_chunk(
                 leaf_phi(fb_z[zo:zo + d], agree, d, weights[d], poly, tmp)
                 for k in range(d):
                     acc[fb_feat[zo + k], i] += v * tmp[k]
+        # 5. trees planned for the linear-time method: one depth-first pass per group of rows
+        n0 = lin_off[t]
+        n1 = lin_off[t + 1]
+        if n1 > n0:
+            npt = lin_points[t]
+            LIN.tree_coefficients(n0, n1, npt, gl_u[npt], gl_w[npt], lin_z, lin_zprev, lin_prev, coef)
+            for s0 in range(0, nr, lrows):
+                LIN.tree_rows(
+                    n0, n1, npt, coef, lin_depth, lin_par, lin_dir, lin_feat, lin_prev, lin_leaf, lin_v,
+                    lin_close, dec, s0, min(lrows, nr - s0), acc, lp, ls, lo, lop, dot, dot2, open_node,
+                )
     for i in range(nr):
         for f in range(n_feat):
             out[r0 + i, f] += acc[f, i]

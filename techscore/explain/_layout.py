@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from techscore.explain import _linear as LIN
 from techscore.explain._tree_arrays import (
     CATEGORICAL_MASK,
     DEFAULT_LEFT_MASK,
@@ -59,12 +60,23 @@ class _TreePlan:
     m: list[int]  # per unified id: internal nodes in the subtree
     q: list[int]  # per unified id: distinct features on the paths through the subtree (incl. above)
     prefix: list[list[int]]  # per unified id: features above, in first-appearance order (leaves: their U)
-    path: list[list[tuple[int, int]]]  # per unified id: (internal id, direction 0=left 1=right) from the root
+    parent: list[int]  # per unified id: parent's id (-1 for the root)
+    depth: list[int]  # per unified id: internal nodes above it
     count: list[float]  # per unified id: training rows
 
     @property
     def n_internal(self) -> int:
         return len(self.feat)
+
+    def path(self, n: int) -> list[tuple[int, int]]:
+        """(internal id, direction 0=left 1=right) of the splits from the root down to node n (built on demand:
+        storing every node's path would take memory in depth x nodes)."""
+        out = []
+        while self.parent[n] >= 0:
+            up = self.parent[n]
+            out.append((up, int(self.right[up] == n)))
+            n = up
+        return out[::-1]
 
 
 def _plan_tree(tree: TreeArrays) -> _TreePlan:
@@ -96,23 +108,25 @@ def _plan_tree(tree: TreeArrays) -> _TreePlan:
     bit = [0] * ni
     p = [0] * n_nodes
     prefix: list[list[int]] = [[] for _ in range(n_nodes)]
-    path: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
+    parent = [-1] * n_nodes
+    depth = [0] * n_nodes
     for n in range(ni):  # BFS order: a parent is always visited before its children
         f = feat[n]
         pre = prefix[n]
         bit[n] = pre.index(f) if f in pre else len(pre)
         below = pre if f in pre else pre + [f]
-        for direction, c in ((0, left[n]), (1, right[n])):
+        for c in (left[n], right[n]):
             prefix[c] = below
             p[c] = len(below)
-            path[c] = path[n] + [(n, direction)]
+            parent[c] = n
+            depth[c] = depth[n] + 1
     m = [0] * n_nodes
     feats_below: list[set[int]] = [set() for _ in range(n_nodes)]
     for n in reversed(range(ni)):
         m[n] = 1 + m[left[n]] + m[right[n]]
         feats_below[n] = {feat[n]} | feats_below[left[n]] | feats_below[right[n]]
     q = [len(set(prefix[n]) | feats_below[n]) for n in range(n_nodes)]
-    return _TreePlan(tree, order, left, right, feat, bit, p, m, q, prefix, path, count)
+    return _TreePlan(tree, order, left, right, feat, bit, p, m, q, prefix, parent, depth, count)
 
 
 def _select(plan: _TreePlan, bits: int) -> tuple[list[int], list[int], list[int]]:
@@ -203,33 +217,96 @@ class Layout:
     fb_path_bit: np.ndarray
     fb_path_dir: np.ndarray
     weights: np.ndarray  # weights[d, s] = s!(d-1-s)!/d!
+    # trees of the linear-time method (see `_linear`): their nodes but the root, in preorder
+    lin_off: np.ndarray  # per tree (+1): its nodes; empty for a tree answered from tables
+    lin_points: np.ndarray  # per tree: quadrature points
+    lin_depth: np.ndarray
+    lin_par: np.ndarray
+    lin_dir: np.ndarray
+    lin_feat: np.ndarray
+    lin_prev: np.ndarray
+    lin_leaf: np.ndarray
+    lin_close: np.ndarray
+    lin_z: np.ndarray
+    lin_zprev: np.ndarray
+    lin_v: np.ndarray
+    gl_u: np.ndarray  # gl_u[n, :n]: the n-point Gauss-Legendre nodes on [0, 1]
+    gl_w: np.ndarray
+    max_levels: int = 1
+    max_points: int = 1
     table_size: int = 0
     stats: dict = field(default_factory=dict)
 
 
-def plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int) -> Layout:
-    """Choose the blocks of every tree and flatten the model for the kernels.
+METHODS = ("auto", "tables", "linear")
+"""Per-tree methods: pattern tables (with the per-leaf fallback), the linear-time pass, or a choice per tree."""
+LINEAR_COST = 0.6
+"""Cost of the linear-time method per node and quadrature point, in units of one table addition (measured)."""
+FALLBACK_COST = 1.2
+"""Cost of a leaf of the per-leaf fallback per squared path feature count, in the same units (measured)."""
 
-    `table_bits=None` chooses: AUTO_BITS[0], raised (up to AUTO_BITS[1]) while some leaves would still be
-    computed per row and the larger tables fit the budget. Any choice is lowered until the tables fit.
+
+def plan_model(
+    model: ModelArrays, table_bits: int | None, max_table_bytes: int, method: str = "auto"
+) -> Layout:
+    """Choose each tree's method and blocks and flatten the model for the kernels.
+
+    `method="auto"` answers a tree from pattern tables when they are cheaper per row than the linear-time pass
+    (short paths), else by the linear-time pass (see `_linear`). `table_bits=None` chooses: AUTO_BITS[0], raised
+    (up to AUTO_BITS[1]) while some tabulated leaves would still be computed per row and the larger tables fit
+    the budget. Any choice is lowered until the tables fit.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     collecting = gc.isenabled()
     gc.disable()  # planning builds many small lists; the cyclic collector would rescan them all, repeatedly
     try:
-        return _plan_model(model, table_bits, max_table_bytes)
+        return _plan_model(model, table_bits, max_table_bytes, method)
     finally:
         if collecting:
             gc.enable()
 
 
-def _plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int) -> Layout:
+def _linear_possible(plan: _TreePlan) -> bool:
+    """The linear-time pass divides by cover fractions: every node needs training rows."""
+    return plan.n_internal > 0 and min(plan.count) > 0
+
+
+def _table_cost(plan: _TreePlan, bits: int) -> float:
+    """Estimated per-row work of the tables: index bits and additions per block, the fallback's leaves."""
+    blocks, fallback, above = _select(plan, bits)
+    cost = float(len(above))
+    for b in blocks:
+        cost += plan.m[b] + plan.q[b]
+    for leaf in fallback:
+        cost += plan.depth[leaf] + FALLBACK_COST * plan.p[leaf] ** 2
+    return cost
+
+
+def _linear_cost(plan: _TreePlan) -> float:
+    nodes = plan.n_internal + plan.tree.n_leaves - 1
+    d_max = max(plan.p[plan.n_internal:], default=1)
+    return LINEAR_COST * nodes * LIN.points_for(d_max)
+
+
+def _choose_linear(plans: list[_TreePlan], method: str) -> list[bool]:
+    if method == "tables":
+        return [False] * len(plans)
+    if method == "linear":
+        return [_linear_possible(pl) for pl in plans]
+    return [_linear_possible(pl) and _linear_cost(pl) < _table_cost(pl, AUTO_BITS[1]) for pl in plans]
+
+
+def _plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int, method: str) -> Layout:
     plans = [_plan_tree(t) for t in model.trees]
+    linear = _choose_linear(plans, method)
+    tabulated = [pl for pl, lin in zip(plans, linear, strict=True) if not lin]
 
     def table_bytes(b: int) -> int:
-        return 8 * sum(_table_size(pl, b) for pl in plans)
+        return 8 * sum(_table_size(pl, b) for pl in tabulated)
 
     def has_fallback(b: int) -> bool:
-        return any(_select(pl, b)[1] for pl in plans)
+        return any(_select(pl, b)[1] for pl in tabulated)
 
     if table_bits is None:
         bits = AUTO_BITS[0]
@@ -239,7 +316,10 @@ def _plan_model(model: ModelArrays, table_bits: int | None, max_table_bytes: int
         bits = min(max(int(table_bits), 0), MAX_TABLE_BITS)
     while bits > 0 and table_bytes(bits) > max_table_bytes:
         bits -= 1
-    return _flatten(model, plans, bits)
+    if method == "auto" and bits < AUTO_BITS[1]:  # smaller tables leave more leaves to the per-leaf formula
+        linear = [lin or (_linear_possible(pl) and _linear_cost(pl) < _table_cost(pl, bits))
+                  for pl, lin in zip(plans, linear, strict=True)]
+    return _flatten(model, plans, bits, linear)
 
 
 def _z_and_features(plan: _TreePlan, leaf: int) -> tuple[list[int], list[float], list[int]]:
@@ -248,7 +328,7 @@ def _z_and_features(plan: _TreePlan, leaf: int) -> tuple[list[int], list[float],
     features = plan.prefix[ni + leaf]
     z = [1.0] * len(features)
     bits = []
-    for node, direction in plan.path[ni + leaf]:
+    for node, direction in plan.path(ni + leaf):
         k = features.index(plan.feat[node])
         child = plan.right[node] if direction else plan.left[node]
         z[k] *= _ratio(plan.count[child], plan.count[node])
@@ -263,26 +343,38 @@ def _ratio(part: float, whole: float) -> float:
     return math.nan if part == 0 else math.copysign(math.inf, part)
 
 
-def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int) -> Layout:
+def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int, linear: list[bool]) -> Layout:
     a: dict[str, list] = {k: [] for k in (
         "node_off n_internal leaf_off block_off fb_off feat thr kind nan_right default_right cat_start cat_len "
         "cat_bits left right bit prop leaf_value blk_root blk_m blk_q blk_p blk_node_off blk_nodes blk_feat_off "
         "blk_feat blk_tab_off bl_off bl_v bl_d bl_z_off bl_z bl_pos bl_path_off bl_path_j bl_path_bit "
-        "bl_path_dir fb_v fb_d fb_z_off fb_z fb_feat fb_path_off fb_path_node fb_path_bit fb_path_dir"
+        "bl_path_dir fb_v fb_d fb_z_off fb_z fb_feat fb_path_off fb_path_node fb_path_bit fb_path_dir "
+        "lin_off lin_points"
     ).split()}
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in LIN.PLAN_KEYS}  # the linear pass's plan, per tree
+    n_linear_nodes = 0
+    max_levels = max_points = 1
     table_size = 0
     max_d = 1
     n_fallback = 0
-    for plan in plans:
+    for plan, lin in zip(plans, linear, strict=True):
         tree = plan.tree
         ni = plan.n_internal
+        a["lin_off"].append(n_linear_nodes)
+        if lin:
+            points, levels = LIN.plan_tree(plan, pieces)
+            n_linear_nodes += plan.n_internal + tree.n_leaves - 1
+            max_points, max_levels = max(max_points, points), max(max_levels, levels)
+            a["lin_points"].append(points)
+        else:
+            a["lin_points"].append(1)
         a["node_off"].append(len(a["feat"]))
         a["n_internal"].append(ni)
         a["leaf_off"].append(len(a["leaf_value"]))
         a["block_off"].append(len(a["blk_root"]))
         a["fb_off"].append(len(a["fb_v"]))
         a["leaf_value"] += tree.leaf_value.tolist()
-        blocks, fallback, above = _select(plan, bits)
+        blocks, fallback, above = ([], [], []) if lin else _select(plan, bits)
         above_set = set(above)
         for n, old in enumerate(plan.order):
             dt = int(tree.decision_type[old])
@@ -328,12 +420,13 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int) -> Layout:
             a["fb_z"] += z
             a["fb_feat"] += features
             a["fb_path_off"].append(len(a["fb_path_node"]))
-            for (node, direction), k in zip(plan.path[leaf_id], path_bits, strict=True):
+            for (node, direction), k in zip(plan.path(leaf_id), path_bits, strict=True):
                 a["fb_path_node"].append(node)
                 a["fb_path_bit"].append(k)
                 a["fb_path_dir"].append(direction)
     for key, end in (("node_off", "feat"), ("leaf_off", "leaf_value"), ("block_off", "blk_root"), ("fb_off", "fb_v")):
         a[key].append(len(a[end]))
+    a["lin_off"].append(n_linear_nodes)
     for key, end in (("blk_node_off", "blk_nodes"), ("blk_feat_off", "blk_feat"), ("bl_off", "bl_v"),
                      ("bl_z_off", "bl_z"), ("bl_path_off", "bl_path_j"), ("fb_z_off", "fb_z"),
                      ("fb_path_off", "fb_path_node")):
@@ -350,10 +443,13 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int) -> Layout:
             arrays[key] = np.asarray(values, dtype=np.float64)
         elif key == "cat_bits":
             arrays[key] = np.asarray(values, dtype=np.uint32)
-        elif key in ("blk_tab_off", "node_off", "leaf_off"):
+        elif key in ("blk_tab_off", "node_off", "leaf_off", "lin_off"):
             arrays[key] = np.asarray(values, dtype=np.int64)
         else:
             arrays[key] = np.asarray(values, dtype=np.int32)
+    for key, parts in pieces.items():
+        arrays[key] = np.concatenate(parts) if parts else np.zeros(0, LIN.PLAN_DTYPES[key])
+    gl_u, gl_w = LIN.gauss_points(max_points)
     n_int = arrays["n_internal"]
     n_nodes = [pl.n_internal + pl.tree.n_leaves for pl in plans]
     return Layout(
@@ -364,11 +460,20 @@ def _flatten(model: ModelArrays, plans: list[_TreePlan], bits: int) -> Layout:
         max_nodes=max(n_nodes, default=1),
         max_depth_features=max_d,
         weights=weights,
+        gl_u=gl_u,
+        gl_w=gl_w,
+        max_levels=max_levels,
+        max_points=max_points,
         table_size=table_size,
         stats={
             "blocks": len(a["blk_root"]),
             "fallback_leaves": n_fallback,
+            "linear_trees": sum(linear),
+            "linear_nodes": n_linear_nodes,
+            "linear_max_points": max_points,
+            "linear_max_levels": max_levels,
             "table_bytes": 8 * table_size,
+            "plan_bytes": sum(v.nbytes for v in arrays.values()) + weights.nbytes + gl_u.nbytes + gl_w.nbytes,
         },
         **arrays,
     )
@@ -405,7 +510,7 @@ def _add_block(a: dict[str, list], plan: _TreePlan, root: int) -> None:
     a["blk_feat_off"].append(len(a["blk_feat"]))
     a["blk_feat"] += block_features
     a["bl_off"].append(len(a["bl_v"]))
-    depth_root = len(plan.path[root])
+    depth_root = plan.depth[root]
     for leaf in leaves:
         features, z, path_bits = _z_and_features(plan, leaf)
         a["bl_v"].append(float(plan.tree.leaf_value[leaf]))
@@ -414,7 +519,7 @@ def _add_block(a: dict[str, list], plan: _TreePlan, root: int) -> None:
         a["bl_z"] += z
         a["bl_pos"] += [pos[f] for f in features]
         a["bl_path_off"].append(len(a["bl_path_j"]))
-        for (node, direction), k in list(zip(plan.path[ni + leaf], path_bits, strict=True))[depth_root:]:
+        for (node, direction), k in list(zip(plan.path(ni + leaf), path_bits, strict=True))[depth_root:]:
             a["bl_path_j"].append(j_of[node])
             a["bl_path_bit"].append(k)
             a["bl_path_dir"].append(direction)

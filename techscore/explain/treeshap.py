@@ -2,8 +2,10 @@
 
 The values are path-dependent TreeSHAP in raw-margin units (log-odds for a binary model): the same numbers as
 `booster.predict(X, pred_contrib=True)` and `shap.TreeExplainer(booster).shap_values(X)`, computed 20x or more
-faster. The model is read once into precomputed tables (see `_layout` for the method); each row then costs a few
-table look-ups per tree instead of TreeSHAP's O(leaves * depth^2) walk. LightGBM's split rules are followed
+faster. The model is read once and each tree planned for the cheaper of two exact methods: precomputed pattern
+tables where paths are short (`_layout`: a few table look-ups per tree and row), and a linear-time depth-first pass
+where they are long (`_linear`: polynomial quadrature along the paths, cost linear in the tree's size instead of
+TreeSHAP's O(leaves * depth^2) walk or the tables' 2^depth). LightGBM's split rules are followed
 exactly: `x <= threshold` goes left, missing values by each split's missing type and default direction,
 categorical splits by LightGBM's category bitsets, pandas categories mapped to the codes used at training.
 """
@@ -16,7 +18,8 @@ import numpy as np
 
 from techscore.exceptions import ModelError, SchemaError
 from techscore.explain import _kernels as K
-from techscore.explain._layout import MAX_TABLE_BITS, Layout, plan_model
+from techscore.explain import _linear as LIN
+from techscore.explain._layout import MAX_TABLE_BITS, METHODS, Layout, plan_model
 from techscore.explain._tree_arrays import ModelArrays, model_arrays
 
 __all__ = ["TreeShap"]
@@ -50,6 +53,9 @@ class TreeShap:
         Memory budget of the tables; when the model needs more, `table_bits` is lowered model-wide.
     n_threads : int, optional
         Threads of the kernels; all cores by default.
+    method : {"auto", "tables", "linear"}
+        How each tree is computed: "auto" (default) takes, per tree, the cheaper of the pattern tables (short
+        paths) and the linear-time pass (long paths, see `_linear`); the others force one method.
 
     Attributes
     ----------
@@ -74,11 +80,14 @@ class TreeShap:
         table_bits: int | None = None,
         max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
         n_threads: int | None = None,
+        method: str = "auto",
     ) -> None:
         if not hasattr(booster, "model_to_string"):
             raise ModelError(f"TreeShap explains a lightgbm.Booster; got a {type(booster).__name__}.")
         if table_bits is not None and not 0 <= int(table_bits) <= MAX_TABLE_BITS:
             raise ValueError(f"table_bits must be an integer from 0 to {MAX_TABLE_BITS}; got {table_bits!r}.")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
         if n_threads is not None and int(n_threads) < 1:
             raise ValueError(f"n_threads must be a positive integer or None; got {n_threads!r}.")
         self.n_threads = n_threads
@@ -87,7 +96,7 @@ class TreeShap:
         self.feature_names: list[str] = list(model.feature_names)
         self.pandas_categorical = getattr(booster, "pandas_categorical", None)
         self.expected_value: float = model.expected_value()
-        self._layout: Layout = plan_model(model, table_bits, int(max_table_bytes))
+        self._layout: Layout = plan_model(model, table_bits, int(max_table_bytes), method)
         lay = self._layout
         self._table = np.zeros(lay.table_size, dtype=np.float64)
         if len(lay.blk_root):
@@ -110,6 +119,23 @@ class TreeShap:
     def stats(self) -> dict:
         """How the model was laid out: table bits, blocks, leaves computed per row, table memory."""
         return {"table_bits": self._layout.table_bits, "trees": self.n_trees, **self._layout.stats}
+
+    def memory_bytes(self, n_rows: int = 1 << 30) -> dict:
+        """Memory of the engine: tables and plan (held), scratch per thread and the bound for `n_rows` rows.
+
+        The tables are capped by `max_table_bytes`; the plan is linear in the model's nodes; a thread's scratch
+        is linear in its chunk of rows (at most MAX_CHUNK_ROWS, within CHUNK_SCRATCH_BYTES for the per-row part).
+        """
+        lay = self._layout
+        chunk, threads = self._chunking(max(int(n_rows), 1))
+        rows_part = chunk * (16 * self.n_features + 4 * (lay.max_internal + lay.max_nodes) + 8)
+        memo = (1 << K.MEMO_BITS) * (K.MEMO_BITS + 1) * 8
+        lin_nodes = int(np.diff(lay.lin_off).max()) if lay.n_trees else 0
+        linear = 8 * (lin_nodes * LIN.N_COEF * lay.max_points + lay.max_levels * LIN.ROWS * (2 * lay.max_points + 2))
+        scratch = rows_part + memo + (linear if lay.stats["linear_trees"] else 0)
+        tables, plan = 8 * lay.table_size, lay.stats["plan_bytes"]
+        return {"tables": tables, "plan": plan, "scratch_per_thread": scratch, "threads": threads,
+                "bound": tables + plan + threads * scratch}
 
     def shap_values(self, X) -> np.ndarray:
         """SHAP values of every row, (n_rows, n_features) float64 in raw-margin units (log-odds).
@@ -135,6 +161,9 @@ class TreeShap:
                 lay.blk_feat, lay.blk_tab_off, self._table,
                 lay.fb_v, lay.fb_d, lay.fb_z_off, lay.fb_z, lay.fb_feat, lay.fb_path_off, lay.fb_path_node,
                 lay.fb_path_bit, lay.fb_path_dir, lay.weights,
+                lay.lin_off, lay.lin_points, lay.lin_depth, lay.lin_par, lay.lin_dir, lay.lin_feat, lay.lin_prev,
+                lay.lin_leaf, lay.lin_close, lay.lin_z, lay.lin_zprev, lay.lin_v, lay.gl_u, lay.gl_w,
+                lay.max_levels, lay.max_points,
             )
         return out
 

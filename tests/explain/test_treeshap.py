@@ -214,12 +214,15 @@ def test_deep_trees_tables_and_exact_fallback_agree(rng, table_bits) -> None:
     X[rng.random((n, 12)) < 0.05] = np.nan
     y = (X[:, :6].sum(axis=1) + np.nan_to_num(X[:, 6] * X[:, 7]) + rng.normal(size=n) > 0).astype(int)
     booster = train(X, y, rounds=8, num_leaves=120, max_depth=-1, min_data_in_leaf=2, feature_fraction=0.8)
-    engine = TreeShap(booster, table_bits=table_bits)
+    engine = TreeShap(booster, table_bits=table_bits, method="tables")
+    auto = TreeShap(booster, table_bits=table_bits)
     if table_bits <= 5:
         assert engine.stats["fallback_leaves"] > 0
+        assert auto.stats["linear_trees"] > 0  # small tables: the linear-time pass is cheaper than the fallback
     test = rng.normal(size=(300, 12))
     test[rng.random((300, 12)) < 0.1] = np.nan
     assert_exact(booster, test, engine)
+    assert_exact(booster, test, auto)
 
 
 def test_table_budget_moves_leaves_to_the_fallback(rng) -> None:
