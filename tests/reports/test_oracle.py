@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from techscore.exceptions import SchemaError
-from techscore.reports.oracle import oracle_report, oracle_summary
 from techscore.model.scale import pd_to_grade
+from techscore.reports.oracle import oracle_report, oracle_summary
 from techscore.specs import MasterScaleSpec
 from techscore.synth.truth import TRUE_PD
 
