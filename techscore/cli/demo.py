@@ -1,7 +1,7 @@
 """`techscore demo`: the main job on the embedded default, end to end.
 
 synthetic world -> validation -> point-in-time dataset -> LightGBM PD model (tracked, registered) -> champion ->
-model and firm reports -> batch scores with reason codes. Each step is the same library call the matching
+model and firm reports -> batch scores with reason codes -> policy cut-offs under the policy tools. Each step is the same library call the matching
 command makes; the demo only chains them and prints where everything went.
 """
 
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[str, typer.Option("--as-of", help="Date the portfolio is scored as of.")] = "2026-01-01",
         tracking_uri: TrackingUri = None,
     ) -> None:
-        """Run the whole path on a synthetic tech-SME world: synth, validate, train, report, score."""
+        """Run the whole path on a synthetic tech-SME world: synth, validate, train, report, score, policy cut-offs."""
         import pandas as pd
 
         from techscore.exceptions import ValidationError
@@ -51,36 +51,36 @@ def register(app: typer.Typer) -> None:
             out = out if out.is_absolute() else spec.workspace / out
             uri = tracking_uri or default_mlflow_uri(spec.workspace)
 
-            with console.status("1/6 generating the synthetic world"):
+            with console.status("1/7 generating the synthetic world"):
                 synth = generate(firms, seed, world)
-            console.print(f"[green]1/6[/] world: {synth.total_rows:,} rows over 7 tables in {world} "
+            console.print(f"[green]1/7[/] world: {synth.total_rows:,} rows over 7 tables in {world} "
                           f"(12-month loan default rate {synth.default_rate_12m:.2%})")
 
-            with console.status("2/6 validating the raw tables"):
+            with console.status("2/7 validating the raw tables"):
                 checked = validate(world)
                 write_report(checked, out / "validation_report.json")
             if not checked.ok:
                 raise ValidationError(f"{world}: the synthetic world failed validation ({checked.n_errors} errors); "
                                       f"see {out / 'validation_report.json'}.")
-            console.print(f"[green]2/6[/] validation: {int(checked.counts['input'].sum()):,} rows, "
+            console.print(f"[green]2/7[/] validation: {int(checked.counts['input'].sum()):,} rows, "
                           f"0 errors, {checked.n_warnings} warnings")
 
-            with console.status("3/6 building the dataset and training the PD model (a few minutes)"):
+            with console.status("3/7 building the dataset and training the PD model (a few minutes)"):
                 result = train(spec, tracking_uri=uri, callbacks=[explain_callback(tracking_uri=uri)])
             m = result.metrics
-            console.print(f"[green]3/6[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
+            console.print(f"[green]3/7[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
                           f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('challenger_test_auc', float('nan')):.3f}; "
                           f"MLflow run {result.run_id}")
             from techscore.reports.oracle import oracle_report, oracle_summary
             console.print(f"      {oracle_summary(oracle_report(result.predictions, world))}")
             promote(result.registered_model, result.model_version, tracking_uri=uri)
             champion = f"models:/{result.registered_model}@champion"
-            console.print(f"[green]4/6[/] registered {result.registered_model} v{result.model_version} as champion")
+            console.print(f"[green]4/7[/] registered {result.registered_model} v{result.model_version} as champion")
 
             reports = _reports(result, out, uri)
-            console.print("[green]5/6[/] reports: " + ", ".join(str(p) for p in reports))
+            console.print("[green]5/7[/] reports: " + ", ".join(str(p) for p in reports))
 
-            with console.status("6/6 scoring the portfolio"):
+            with console.status("6/7 scoring the portfolio"):
                 from techscore.model.pdmodel import PDModel
                 from techscore.scoring.raw import featurize_table
 
@@ -89,9 +89,24 @@ def register(app: typer.Typer) -> None:
                                         workspace=spec.workspace)
                 summary = score_file(model, table, out / "scores.parquet", reasons=5, keep=("as_of",))
             scores = pd.read_parquet(summary.output)
-            console.print(f"[green]6/6[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
+            console.print(f"[green]6/7[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
                           f"rejected {summary.rejected:,} -> {summary.output}")
             console.print(scores["grade"].value_counts().sort_index().to_frame("firms").T.to_string())
+
+            with console.status("7/7 cut-offs under the policy tools"):
+                from techscore.policy import BASELINE, cutoff_table, load_book, load_policy, policy_summary
+
+                terms = load_policy(None, workspace=spec.workspace)
+                book = load_book(summary.output, features=table, first_loan_column="profile_first_loan",
+                                 default_amount=terms.bank.default_amount)
+                (out / "policy").mkdir(parents=True, exist_ok=True)
+                cutoff_table(book, terms).to_csv(out / "policy" / "policy_cutoffs.csv", index=False)
+                policy = policy_summary(book, terms)
+                policy.to_csv(out / "policy" / "policy_summary.csv", index=False)
+            alone = policy.set_index("scenario").loc[BASELINE]
+            tools = "; ".join(f"{r.scenario} +{r.extra_firms:,}" for r in policy.itertuples() if r.scenario != BASELINE)
+            console.print(f"[green]7/7[/] policy: the bank alone approves {int(alone.best_approved):,} firms (PD <= "
+                          f"{alone.best_pd_cutoff:.2%}); at the same expected loss {tools} -> {out / 'policy'}")
             (out / "demo_summary.json").write_text(json.dumps({
                 "world": str(world), "run_id": result.run_id, "model": champion,
                 "test_auc": m["test_auc"], "scores": summary.as_dict(), "reports": [str(p) for p in reports],
@@ -107,7 +122,7 @@ def _reports(result, out: Path, uri: str) -> list[Path]:
 
     pdf = find_chromium() is not None
     folder = out / "reports"
-    with console.status("5/6 writing the model report and firm reports"):
+    with console.status("5/7 writing the model report and firm reports"):
         model = build_model_report(result.run_id, out=folder, tracking_uri=uri, pdf=pdf)
         riskiest = result.predictions.sort_values("pd", ascending=False)["uscc"].drop_duplicates().head(3)
         firms = build_firm_report(result.run_id, usccs=list(riskiest), out=folder, tracking_uri=uri, pdf=pdf)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from techscore.exceptions import ModelError
 from techscore.export.card import CARD_FORMAT, CardTable, card_table
-from techscore.export.card_sql import card_sql
+from techscore.export.scorecard_sql import card_sql
 from techscore.export.pd_sql import pd_model_sql
 from techscore.export.pmml import card_pmml
 from techscore.model.pdmodel import PDModel
