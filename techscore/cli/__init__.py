@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import typer
 
@@ -32,5 +33,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. The CLI owns the terminal: MLflow's INFO lines and artifact-download bars are
+    off unless the user's environment asks for them (MLFLOW_LOGGING_LEVEL, MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR)."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     app()
