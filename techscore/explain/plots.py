@@ -189,10 +189,6 @@ def dependence(explanation: Explanation, feature_id: str, lang: str = "zh", *, m
         return to_png(fig)
 
 
-def _sigmoid(z: float) -> float:
-    return float(sigmoid(z))
-
-
 def waterfall(
     explanation: Explanation, row: int, lang: str = "zh", *, max_display: int = 10, calibrated_pd: float | None = None,
 ) -> bytes:
@@ -241,8 +237,8 @@ def waterfall(
         def note(x: float, y: float, text: str, colour: str) -> None:
             ax.text(x, y, text, ha="right" if x > mid else "left", va="center", fontsize=7.5, color=colour)
 
-        note(base, -1.0, f" {_t('base', lang)} {base:.2f} ({_t('pd', lang)} {format_pd(_sigmoid(base))}) ", "#555")
-        tail = f" {_t('model', lang)} {final:.2f} ({_t('pd', lang)} {format_pd(_sigmoid(final))})"
+        note(base, -1.0, f" {_t('base', lang)} {base:.2f} ({_t('pd', lang)} {format_pd(float(sigmoid(base)))}) ", "#555")
+        tail = f" {_t('model', lang)} {final:.2f} ({_t('pd', lang)} {format_pd(float(sigmoid(final)))})"
         if calibrated_pd is not None:
             tail += f"; {_t('calibrated', lang)} {format_pd(calibrated_pd)}"
         note(final, len(deltas) - 0.1, tail + " ", "#111")
