@@ -13,9 +13,9 @@ from pathlib import Path
 
 from techscore.exceptions import ModelError
 from techscore.export.card import CARD_FORMAT, CardTable, card_table
-from techscore.export.scorecard_sql import card_sql
 from techscore.export.pd_sql import pd_model_sql
 from techscore.export.pmml import card_pmml
+from techscore.export.scorecard_sql import card_sql
 from techscore.model.pdmodel import PDModel
 
 __all__ = ["FORMATS", "export_model", "export_text", "load_exportable"]
