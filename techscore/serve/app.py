@@ -22,7 +22,7 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from techscore.serve.audit import AuditError, AuditLog, AuditRecord, features_hash
 from techscore.serve.engine import OnlineScorer
@@ -362,14 +362,14 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         """The process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "Starting: the model or the audit trail is not ready yet."}})
     async def readyz() -> Response:
         """The model is loaded and the audit trail open: the service can take decisions."""
         if "scorer" not in state or "audit" not in state:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ready", "model_version": state["scorer"].served.version})
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics_text() -> Response:
         """Prometheus text format: requests, latency, decisions, rejects by code, the model served."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
