@@ -259,6 +259,12 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         body["results"] = results
         return JSONResponse(body, headers={"X-Request-Id": request_id})
 
+    def _ready_scorer() -> OnlineScorer:
+        scorer: OnlineScorer | None = state.get("scorer")
+        if scorer is None:
+            raise RequestProblem(503, "not_ready", "the model is not loaded yet.")
+        return scorer
+
     def _snapshot() -> FeatureSnapshot:
         holder: SnapshotHolder | None = state.get("snapshots")
         if holder is None:
@@ -276,10 +282,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
     async def score(request: Request) -> Response:
         """Score one or many firms: pd, score, grade and the reasons that raise the risk most."""
         request_id = str(uuid.uuid4())
-        scorer: OnlineScorer | None = state.get("scorer")
-        if scorer is None:
-            return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
         try:
+            scorer = _ready_scorer()
             caller, key = _authorise(request, state)
             records, reasons, bank = _parse_request(await _read_body(request, config.max_body_bytes), config)
             _check_bank(key, bank)
@@ -296,10 +300,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         """Score firms by code, their features read from the feature snapshot: the same answer as /v1/score, with
         the snapshot id and each firm's as-of date."""
         request_id = str(uuid.uuid4())
-        scorer: OnlineScorer | None = state.get("scorer")
-        if scorer is None:
-            return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
         try:
+            scorer = _ready_scorer()
             caller, key = _authorise(request, state)
             doc = _json_object(await _read_body(request, config.max_body_bytes), "firms")
             query = firms_query(doc, config.max_records)
@@ -320,10 +322,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         """The firm report page (HTML, 中文 and English, `lang` shown first) of a firm in the feature snapshot:
         pd, score, grade, SHAP waterfall and reasons, rendered on demand for the reviewer."""
         request_id = str(uuid.uuid4())
-        scorer: OnlineScorer | None = state.get("scorer")
-        if scorer is None:
-            return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
         try:
+            scorer = _ready_scorer()
             _authorise(request, state)
             check_codes([uscc])
             snapshot = _snapshot()

@@ -42,8 +42,9 @@ def check_codes(codes: list[str]) -> None:
             errors.append(FieldError(i, ID_COLUMN, "invalid_uscc",
                                      f"firm {i}: invalid uscc (GB 32100-2015): {code[:40]!r}."))
     if errors:
-        raise RequestProblem(422, errors[0].code, f"{len(errors)} of {len(codes)} firm codes are not valid "
-                                                  "unified social credit codes; nothing was scored.", errors)
+        raise RequestProblem(422, errors[0].code, f"{len(errors)} of {len(codes)} firm codes "
+                                                  f"{'is' if len(errors) == 1 else 'are'} not a valid unified social "
+                                                  "credit code; nothing was scored.", errors)
 
 
 def check_as_of(value: object) -> str | None:
@@ -99,6 +100,6 @@ def firm_records(query: FirmsQuery, snapshot: FeatureSnapshot) -> tuple[list[dic
                                                   f"feature snapshot {snapshot.snapshot_id}: {codes}.", unknown)
     if elsewhere:
         raise RequestProblem(409, "as_of_unavailable",
-                             f"{len(elsewhere)} firm{'s' if len(elsewhere) > 1 else ''} have no features as of "
+                             f"{len(elsewhere)} firm{'s have' if len(elsewhere) > 1 else ' has'} no features as of "
                              f"{query.as_of} in snapshot {snapshot.snapshot_id}: {elsewhere[0].message}", elsewhere)
     return records, dates

@@ -1,8 +1,8 @@
 """Feature snapshots for the online service: the platform's latest featurized table, looked up one firm at a time.
 
 A snapshot store is a folder. Each snapshot is one SQLite file `<snapshot id>.sqlite`, written once and never
-changed: one row per (firm, as-of date) holding the firm's feature record as JSON, keyed (and so indexed) by the
-firm code. `CURRENT` names the snapshot served. `write_snapshot` writes a featurized table (`techscore featurize`)
+changed: one row per (firm, as-of date) holding the firm's feature record as JSON, with a unique index on the
+firm code and date. `CURRENT` names the snapshot served. `write_snapshot` writes a featurized table (`techscore featurize`)
 as a new snapshot and then points `CURRENT` at it by an atomic rename; a serving `SnapshotHolder` notices the
 pointer move on its next lookup and switches between two requests, so each answer comes from one whole snapshot
 and names it.
@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ import pandas as pd
 
 from techscore.exceptions import TechscoreError
 from techscore.scoring.guard import ID_COLUMN
+from techscore.sources.snapshot import parse_date
 
 __all__ = ["AS_OF_COLUMN", "CURRENT_FILE", "FeatureSnapshot", "SnapshotError", "SnapshotHolder", "SnapshotInfo",
            "SqliteSnapshot", "open_snapshot", "write_snapshot"]
@@ -38,11 +40,12 @@ AS_OF_COLUMN = "as_of"
 CURRENT_FILE = "CURRENT"
 """The file of a store naming the snapshot served (its id, one line)."""
 SUFFIX = ".sqlite"
+CHUNK_ROWS = 20_000
 _SCHEMA = """
-CREATE TABLE firms (uscc TEXT NOT NULL, as_of TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (uscc, as_of))
-    WITHOUT ROWID;
+CREATE TABLE firms (uscc TEXT NOT NULL, as_of TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_INDEX = "CREATE UNIQUE INDEX firms_uscc ON firms (uscc, as_of)"  # built after the rows: faster than during
 
 
 class SnapshotError(TechscoreError, ValueError):
@@ -111,24 +114,24 @@ def _json_value(value: object) -> object:
 
 
 def _iso_date(value: object, where: str) -> str:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise SnapshotError(f"{where}: expected a date like 2024-06-30; got {value!r}.") from exc
-    if pd.isna(stamp):
-        raise SnapshotError(f"{where}: expected a date like 2024-06-30; got nothing.")
-    return stamp.strftime("%Y-%m-%d")
+    return parse_date(value, where, SnapshotError).strftime("%Y-%m-%d")
 
 
-def _rows(frame: pd.DataFrame, as_of: object | None, source: str) -> list[tuple[str, str, str]]:
-    """(uscc, as_of, record JSON) of each row: every column but the code and date, missing values as null."""
+def _row_chunks(frame: pd.DataFrame, as_of: object | None, source: str,
+                chunk: int = CHUNK_ROWS) -> Iterator[list[tuple[str, str, str]]]:
+    """(uscc, as_of, record JSON) of each row, `chunk` rows at a time: every column but the code and date, missing
+    values as null (so a large table is never held as Python objects all at once)."""
     if ID_COLUMN not in frame.columns:
         if frame.index.name != ID_COLUMN:
             raise SnapshotError(f"{source}: a featurized table needs a '{ID_COLUMN}' column (or index); columns: "
                                 f"{', '.join(map(str, frame.columns[:5]))}.")
         frame = frame.reset_index()
     if AS_OF_COLUMN in frame.columns:
-        dates = [_iso_date(v, f"{source}: column {AS_OF_COLUMN}, row {i}") for i, v in enumerate(frame[AS_OF_COLUMN])]
+        stamps = pd.to_datetime(frame[AS_OF_COLUMN], errors="coerce")
+        if stamps.isna().any():
+            i = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+            _iso_date(frame[AS_OF_COLUMN].iloc[i], f"{source}: column {AS_OF_COLUMN}, row {i}")  # raises, naming it
+        dates = stamps.dt.strftime("%Y-%m-%d").tolist()
     elif as_of is not None:
         dates = [_iso_date(as_of, "as_of")] * len(frame)
     else:
@@ -137,15 +140,16 @@ def _rows(frame: pd.DataFrame, as_of: object | None, source: str) -> list[tuple[
     missing = codes.isna() | (codes.str.strip() == "")
     if missing.any():
         raise SnapshotError(f"{source}: row {int(np.flatnonzero(missing.to_numpy())[0])} has no {ID_COLUMN}.")
-    values = frame.drop(columns=[c for c in (ID_COLUMN, AS_OF_COLUMN) if c in frame.columns])
-    values = values.astype(object).where(values.notna(), None)
-    names = [str(c) for c in values.columns]
-    out = []
-    for code, date, row in zip(codes.tolist(), dates, values.itertuples(index=False, name=None), strict=True):
-        record = json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, allow_nan=True,
-                            separators=(",", ":"), default=_json_value)
-        out.append((str(code), date, record))
-    return out
+    codes = codes.tolist()
+    features = frame.drop(columns=[c for c in (ID_COLUMN, AS_OF_COLUMN) if c in frame.columns])
+    names = [str(c) for c in features.columns]
+    for start in range(0, len(frame), chunk):
+        part = features.iloc[start:start + chunk]
+        part = part.astype(object).where(part.notna(), None)
+        yield [(str(code), date, json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, allow_nan=True,
+                                            separators=(",", ":"), default=_json_value))
+               for code, date, row in zip(codes[start:start + chunk], dates[start:start + chunk],
+                                          part.itertuples(index=False, name=None), strict=True)]
 
 
 def _fsync(path: Path) -> None:
@@ -162,35 +166,41 @@ def write_snapshot(frame: pd.DataFrame, store: str | Path, *, as_of: object | No
     the folder `store`, and point `CURRENT` at it (an atomic rename: a serving service switches on its next
     request). The id is the latest as-of date and the first 12 hex digits of the content's SHA-256, so writing
     the same table twice gives the same snapshot."""
-    rows = _rows(frame, as_of, source)
-    if not rows:
-        raise SnapshotError(f"{source}: no rows; a snapshot needs at least one firm.")
-    seen: set[tuple[str, str]] = set()
-    digest = hashlib.sha256()
-    for code, date, record in rows:
-        if (code, date) in seen:
-            raise SnapshotError(f"{source}: firm {code} appears twice as of {date}; a snapshot holds one row per "
-                                "firm and date.")
-        seen.add((code, date))
-        digest.update(f"{code}\t{date}\t{record}\n".encode())
-    dates = tuple(sorted({d for _, d, _ in rows}))
-    snapshot_id = f"{dates[-1].replace('-', '')}-{digest.hexdigest()[:12]}"
     folder = Path(store)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{snapshot_id}{SUFFIX}"
-    if not path.exists():
-        partial = folder / f"{snapshot_id}{SUFFIX}.partial"
-        partial.unlink(missing_ok=True)
-        db = sqlite3.connect(partial)
-        try:
-            db.executescript(_SCHEMA)
+    partial = folder / f".writing-{os.getpid()}-{threading.get_ident()}{SUFFIX}"
+    partial.unlink(missing_ok=True)
+    seen: set[tuple[str, str]] = set()
+    digest = hashlib.sha256()
+    db = sqlite3.connect(partial)
+    try:
+        db.executescript(_SCHEMA)
+        for rows in _row_chunks(frame, as_of, source):
+            for code, date, record in rows:
+                if (code, date) in seen:
+                    raise SnapshotError(f"{source}: firm {code} appears twice as of {date}; a snapshot holds one row "
+                                        "per firm and date.")
+                seen.add((code, date))
+                digest.update(f"{code}\t{date}\t{record}\n".encode())
             db.executemany("INSERT INTO firms VALUES (?, ?, ?)", rows)
-            meta = {"snapshot_id": snapshot_id, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "source": source, "rows": str(len(rows)), "as_of": ",".join(dates)}
-            db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
-            db.commit()
-        finally:
-            db.close()
+        if not seen:
+            raise SnapshotError(f"{source}: no rows; a snapshot needs at least one firm.")
+        db.execute(_INDEX)
+        dates = tuple(sorted({d for _, d in seen}))
+        snapshot_id = f"{dates[-1].replace('-', '')}-{digest.hexdigest()[:12]}"
+        meta = {"snapshot_id": snapshot_id, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "source": source, "rows": str(len(seen)), "as_of": ",".join(dates)}
+        db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+        db.commit()
+    except BaseException:
+        db.close()
+        partial.unlink(missing_ok=True)
+        raise
+    db.close()
+    path = folder / f"{snapshot_id}{SUFFIX}"
+    if path.exists():  # the same table again: the snapshot written before is kept
+        partial.unlink()
+    else:
         _fsync(partial)
         partial.replace(path)
     if make_current:
@@ -198,7 +208,7 @@ def write_snapshot(frame: pd.DataFrame, store: str | Path, *, as_of: object | No
         pointer.write_text(snapshot_id + "\n", encoding="utf-8")
         _fsync(pointer)
         pointer.replace(folder / CURRENT_FILE)
-    return SnapshotInfo(snapshot_id, path, len(rows), len({c for c, _, _ in rows}), dates)
+    return SnapshotInfo(snapshot_id, path, len(seen), len({c for c, _ in seen}), dates)
 
 
 class SnapshotHolder:

@@ -171,3 +171,25 @@ def test_report_page_of_a_firm(firms_client, featurized):
     assert firms_client.get(f"/v1/firms/{code}/report", params={"lang": "fr"}).status_code == 422
     r = firms_client.get(f"/v1/firms/{code[:-1]}Z/report")
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_uscc"
+
+
+def test_an_audit_trail_from_before_snapshots_gains_the_column(tmp_path):
+    """A trail written by the service before firms were scored by code opens, keeps its rows and records snapshots."""
+    from techscore.serve.audit import AuditLog, AuditRecord, export_audit
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript("""CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
+            item INTEGER NOT NULL, time TEXT NOT NULL, caller TEXT NOT NULL, model_name TEXT NOT NULL,
+            model_version TEXT NOT NULL, catalogue_version TEXT, uscc TEXT NOT NULL, features_sha256 TEXT NOT NULL,
+            pd REAL NOT NULL, score REAL NOT NULL, grade TEXT NOT NULL, reasons TEXT NOT NULL,
+            UNIQUE (request_id, item));
+            INSERT INTO decisions VALUES (1, 'r0', 0, '2026-12-01T00:00:00.000000+00:00', 'bank-a', 'm', '1', NULL,
+            '91110108M80794078T', 'ab', 0.1, 600.0, 'BB', '["fin_leverage"]');""")
+    log = AuditLog(path)
+    log.append([AuditRecord("r1", 0, "2026-12-01T00:00:01.000000+00:00", "bank-a", "m", "1", None,
+                            "91110108M80794078T", "cd", 0.2, 590.0, "B", ("rd_intensity_3y",), "20240630-abc")])
+    log.close()
+    assert export_audit(path, tmp_path / "out.parquet") == 2
+    exported = pd.read_parquet(tmp_path / "out.parquet")["snapshot_id"]
+    assert exported.isna().tolist() == [True, False] and exported.iloc[1] == "20240630-abc"

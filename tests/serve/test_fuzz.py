@@ -66,7 +66,7 @@ def test_no_5xx_and_answers_conform(service):
     seen: set[str] = set()
 
     @given(data=st.data())
-    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=120, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def fuzz(data) -> None:
         case = data.draw(generated)
