@@ -193,3 +193,23 @@ def test_an_audit_trail_from_before_snapshots_gains_the_column(tmp_path):
     assert export_audit(path, tmp_path / "out.parquet") == 2
     exported = pd.read_parquet(tmp_path / "out.parquet")["snapshot_id"]
     assert exported.isna().tolist() == [True, False] and exported.iloc[1] == "20240630-abc"
+
+
+def test_firm_routes_ask_for_a_key_of_the_right_bank(served, featurized, store, tmp_path):
+    keys = tmp_path / "keys.sqlite"
+    added = CliRunner().invoke(cli, ["serve", "keys", "add", "--bank", "BANK_A", "--keys", str(keys), "--json"])
+    assert added.exit_code == 0, added.output
+    token = json.loads(added.output)["token"]
+    config = ServiceConfig(model=served.source, audit=tmp_path / "audit.sqlite", keys=keys, snapshots=store[0])
+    code = featurized.index[0]
+    with TestClient(create_app(config, served=served)) as c:
+        assert c.post("/v1/firms/score", json={"firms": [code]}).status_code == 401
+        assert c.get(f"/v1/firms/{code}/report").json()["error"]["code"] == "missing_key"
+        auth = {"Authorization": f"Bearer {token}"}
+        r = c.post("/v1/firms/score", json={"firms": [code], "bank": "BANK_B"}, headers=auth)
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "wrong_bank")
+        r = c.post("/v1/firms/score", json={"firms": [code], "bank": "BANK_A"}, headers=auth)
+        assert r.status_code == 200 and r.json()["snapshot_id"] == store[1]
+    with sqlite3.connect(tmp_path / "audit.sqlite") as db:
+        assert db.execute("SELECT caller, snapshot_id FROM decisions").fetchall() == [
+            (f"BANK_A/{json.loads(added.output)['key_id']}", store[1])]
