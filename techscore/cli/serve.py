@@ -19,7 +19,8 @@ SnapshotStore = Annotated[Path | None, typer.Option(
 
 
 def register(app: typer.Typer) -> None:
-    serve_app = typer.Typer(help="The online scoring service: POST /v1/score, GET /v1/model, /metrics.",
+    serve_app = typer.Typer(help="The online scoring service: POST /v1/score, POST /v1/firms/score, "
+                                 "GET /v1/firms/{uscc}/report, GET /v1/model, /metrics.",
                             invoke_without_command=True)
 
     @serve_app.callback()

@@ -135,7 +135,8 @@ def _row_chunks(frame: pd.DataFrame, as_of: object | None, source: str,
     elif as_of is not None:
         dates = [_iso_date(as_of, "as_of")] * len(frame)
     else:
-        raise SnapshotError(f"{source}: no '{AS_OF_COLUMN}' column; give the date the features are as of.")
+        raise SnapshotError(f"{source}: no '{AS_OF_COLUMN}' column; give the date the features are as of "
+                            "(techscore serve snapshot --as-of).")
     codes = frame[ID_COLUMN].astype("string")
     missing = codes.isna() | (codes.str.strip() == "")
     if missing.any():
