@@ -1,4 +1,5 @@
-"""`techscore serve`: the online scoring service on uvicorn; `techscore audit export`: its decisions as Parquet."""
+"""`techscore serve`: the online scoring service on uvicorn; `techscore serve snapshot`: a featurized table as the
+service's feature snapshot; `techscore audit export`: its decisions as Parquet."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from techscore.cli._common import JsonFlag, TrackingUri, cli_errors, console
 
 DEFAULT_AUDIT = Path("techscore-audit.sqlite")
 KeysFile = Annotated[Path, typer.Option("--keys", help="The API key store (SQLite).")]
+SnapshotStore = Annotated[Path | None, typer.Option(
+    "--snapshots", help="Feature snapshot store (techscore serve snapshot): firms scored by code read their features "
+                        "from the snapshot it names as current.")]
 
 
 def register(app: typer.Typer) -> None:
-    serve_app = typer.Typer(help="The online scoring service: POST /v1/score, GET /v1/model, /metrics.",
+    serve_app = typer.Typer(help="The online scoring service: POST /v1/score, POST /v1/firms/score, "
+                                 "GET /v1/firms/{uscc}/report, GET /v1/model, /metrics.",
                             invoke_without_command=True)
 
     @serve_app.callback()
@@ -33,6 +38,7 @@ def register(app: typer.Typer) -> None:
         keys: Annotated[Path | None, typer.Option(
             "--keys", help="API key store (techscore serve keys add): every request needs a key of it. Without it "
                            "no key is asked for (loopback, or behind an authenticating gateway).")] = None,
+        snapshots: SnapshotStore = None,
         tracking_uri: TrackingUri = None,
     ) -> None:
         """Serve a registered model over HTTP: decisions with their reasons, each recorded before it is answered."""
@@ -48,7 +54,8 @@ def register(app: typer.Typer) -> None:
             with console.status(f"loading {model}", spinner="dots"):
                 served = load_served_model(model, tracking_uri=tracking_uri)
             config = ServiceConfig(model=model, audit=audit, tracking_uri=tracking_uri, reasons=reasons,
-                                   max_body_bytes=max_body_bytes, max_records=max_records, keys=keys)
+                                   max_body_bytes=max_body_bytes, max_records=max_records, keys=keys,
+                                   snapshots=snapshots)
             console.print(f"serving {served.name} version {served.version} on http://{host}:{port} "
                           f"(audit: {audit})", soft_wrap=True)
             uvicorn.run(create_app(config, served=served), host=host, port=port, log_level="warning",
@@ -108,6 +115,38 @@ def register(app: typer.Typer) -> None:
         for k in rows:
             table.add_row(k.key_id, k.bank, f"{k.rate:g}", k.created, k.revoked or "")
         console.print(table)
+
+    @serve_app.command("snapshot")
+    def snapshot(
+        features: Annotated[Path, typer.Option(
+            "--features", help="A featurized table (techscore featurize --out): Parquet or CSV with uscc.")],
+        store: Annotated[Path, typer.Option("--store", help="The snapshot store folder (serve --snapshots).")],
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help="The date the features are as of, when the table has no as_of column.")] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Make a featurized table the service's feature snapshot: written beside the others, then made current
+        atomically (a running service switches on its next request)."""
+        import pandas as pd
+
+        from techscore.serve.snapshot_store import write_snapshot
+
+        with cli_errors():
+            if not features.is_file():
+                raise FileNotFoundError(f"featurized table {features} does not exist.")
+            if features.suffix.lower() in (".csv", ".tsv"):
+                frame = pd.read_csv(features, sep="\t" if features.suffix.lower() == ".tsv" else ",",
+                                    dtype={"uscc": "string"})
+            else:
+                frame = pd.read_parquet(features)
+            with console.status(f"writing the snapshot of {features}", spinner="dots"):
+                info = write_snapshot(frame, store, as_of=as_of, source=str(features))
+        if as_json:
+            typer.echo(json.dumps({"snapshot_id": info.snapshot_id, "path": str(info.path), "rows": info.rows,
+                                   "firms": info.firms, "as_of": list(info.as_of)}))
+            return
+        console.print(f"snapshot {info.snapshot_id}: {info.firms:,} firms, {info.rows:,} rows as of "
+                      f"{', '.join(info.as_of)} -> {info.path} (current)", soft_wrap=True)
 
     serve_app.add_typer(keys_app, name="keys")
     app.add_typer(serve_app, name="serve")

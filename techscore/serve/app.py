@@ -2,13 +2,14 @@
 
 `POST /v1/score` checks and scores feature records (all or nothing), records every decision in the audit trail
 before answering, and answers 4xx with field-level errors for input it cannot score, never 5xx for bad input.
-`GET /v1/model`, `/healthz`, `/readyz` and `/metrics` (Prometheus) serve operators.
+`POST /v1/firms/score` does the same for firms by code, their features read from the feature snapshot (each
+answer and audit row names the snapshot); `GET /v1/firms/{uscc}/report` renders the firm report page for the
+reviewer. `GET /v1/model`, `/healthz`, `/readyz` and `/metrics` (Prometheus) serve operators.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,17 +17,32 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from techscore.serve.audit import AuditError, AuditLog, AuditRecord, features_hash
 from techscore.serve.engine import OnlineScorer
+from techscore.serve.firms import FirmsQuery, check_as_of, check_codes, firm_records, firms_query
 from techscore.serve.keys import ApiKey, KeyStore, RateLimiter
 from techscore.serve.metrics import CONTENT_TYPE, ServiceMetrics
 from techscore.serve.model import ServedModel, load_served_model
+from techscore.serve.problems import RequestProblem
+from techscore.serve.problems import error_response as _error
 from techscore.serve.records import FieldError
-from techscore.serve.schemas import ErrorBody, ModelInfo, ScoreRequest, ScoreResponse
+from techscore.serve.report import firm_report_page
+from techscore.serve.schemas import (
+    ErrorBody,
+    FirmScoreRequest,
+    FirmScoreResponse,
+    ModelInfo,
+    ScoreRequest,
+    ScoreResponse,
+)
+from techscore.serve.snapshot_store import FeatureSnapshot, SnapshotError, SnapshotHolder
 
 __all__ = ["API_VERSION", "ServiceConfig", "create_app"]
 
@@ -54,31 +70,9 @@ class ServiceConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
     keys: Path | None = None
-
-
-class RequestProblem(Exception):
-    """A request the service refuses: HTTP `status`, a `code`, a message and field errors."""
-
-    def __init__(self, status: int, code: str, message: str, errors: list[FieldError] | None = None, *,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.errors = status, code, message, errors or []
-        self.retry_after = retry_after
-
-    def response(self, request_id: str) -> JSONResponse:
-        headers = {}
-        if self.status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        if self.retry_after is not None:
-            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
-        return _error(request_id, self.status, self.code, self.message, self.errors, headers)
-
-
-def _error(request_id: str, status: int, code: str, message: str, errors: list[FieldError] | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"request_id": request_id,
-            "error": {"code": code, "message": message, "errors": [e.as_dict() for e in errors or []]}}
-    return JSONResponse(body, status_code=status, headers={"X-Request-Id": request_id, **(headers or {})})
+    snapshots: Path | None = None
+    """The feature snapshot store (`techscore serve snapshot`) firms are scored from by code; None: no
+    `/v1/firms` routes can answer (503)."""
 
 
 def _parse_constant(name: str) -> float:
@@ -130,14 +124,20 @@ def _authorise(request: Request, state: dict) -> tuple[str, ApiKey | None]:
     return f"{key.bank}/{key.key_id}", key
 
 
-def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int | None, str | None]:
-    """The records, the reasons asked for and the bank named, or a `RequestProblem` naming what is wrong."""
+def _json_object(raw: bytes, wanted: str) -> dict:
+    """The body as a JSON object (with the field `wanted`), or a `RequestProblem`."""
     try:
         doc = json.loads(raw, parse_constant=_parse_constant)
     except (ValueError, RecursionError) as exc:
         raise RequestProblem(400, "malformed_json", f"the body is not JSON: {exc}.") from exc
     if not isinstance(doc, dict):
-        raise RequestProblem(422, "wrong_type", f"the body must be an object with 'records'; got {type(doc).__name__}.")
+        raise RequestProblem(422, "wrong_type", f"the body must be an object with '{wanted}'; got {type(doc).__name__}.")
+    return doc
+
+
+def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int | None, str | None]:
+    """The records, the reasons asked for and the bank named, or a `RequestProblem` naming what is wrong."""
+    doc = _json_object(raw, "records")
     records = doc.get("records")
     if not isinstance(records, list) or not records:
         got = "nothing" if records is None else (type(records).__name__ if not isinstance(records, list) else "[]")
@@ -150,6 +150,11 @@ def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int |
            for i, r in enumerate(records) if not isinstance(r, dict)]
     if bad:
         raise RequestProblem(422, "wrong_type", "every record must be an object.", bad)
+    return (records, *_options(doc))
+
+
+def _options(doc: dict) -> tuple[int | None, str | None]:
+    """The reasons asked for and the bank named in a request body, or a `RequestProblem`."""
     reasons = doc.get("reasons")
     if reasons is not None and (isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0):
         raise RequestProblem(422, "wrong_type", f"reasons: expected a non-negative integer; got {reasons!r}.",
@@ -158,7 +163,13 @@ def _parse_request(raw: bytes, config: ServiceConfig) -> tuple[list[dict], int |
     if bank is not None and not isinstance(bank, str):
         raise RequestProblem(422, "wrong_type", f"bank: expected text; got {type(bank).__name__}.",
                              [FieldError(-1, "bank", "wrong_type", "expected text")])
-    return records, reasons, bank
+    return reasons, bank
+
+
+def _check_bank(key: ApiKey | None, bank: str | None) -> None:
+    if key is not None and bank is not None and bank != key.bank:
+        raise RequestProblem(403, "wrong_bank", f"key {key.key_id} is scoped to bank {key.bank}; the request names "
+                                                f"bank {bank}.")
 
 
 def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> FastAPI:
@@ -173,6 +184,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         state["audit"] = AuditLog(config.audit)
         if config.keys is not None:
             state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
+        if config.snapshots is not None:
+            state["snapshots"] = SnapshotHolder(config.snapshots)
         metrics.model.labels(model.name, model.version, model.catalogue_version or "").set(1)
         try:
             yield
@@ -180,12 +193,23 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
             state.pop("audit").close()
             if "keys" in state:
                 state.pop("keys").close()
+            if "snapshots" in state:
+                state.pop("snapshots").close()
             state.clear()
 
     app = FastAPI(title="techscore scoring service", version=API_VERSION, lifespan=lifespan,
                   description="PD, score, grade and reason codes (中文 and English) for technology SMEs; every "
                               "decision is recorded in the audit trail before the answer leaves.")
     app.state.metrics = metrics
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_parameters(request: Request, exc: RequestValidationError) -> Response:
+        """Query and path parameters FastAPI checks answer with the service's own error body."""
+        errors = [FieldError(-1, str(e.get("loc", ("",))[-1]), "wrong_type", str(e.get("msg", "")))
+                  for e in exc.errors()]
+        metrics.rejects.labels("wrong_type").inc()
+        return _error(str(uuid.uuid4()), 422, "wrong_type", "; ".join(f"{e.field}: {e.message}" for e in errors),
+                      errors)
     app.state.service = state
 
     @app.middleware("http")
@@ -202,25 +226,9 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         metrics.latency.labels(path).observe(time.perf_counter() - start)
         return response
 
-    @app.post(f"/{API_VERSION}/score", response_model=ScoreResponse,
-              responses={code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 503)},
-              openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
-    async def score(request: Request) -> Response:
-        """Score one or many firms: pd, score, grade and the reasons that raise the risk most."""
-        request_id = str(uuid.uuid4())
-        scorer: OnlineScorer | None = state.get("scorer")
-        if scorer is None:
-            return _error(request_id, 503, "not_ready", "the model is not loaded yet.")
-        try:
-            caller, key = _authorise(request, state)
-            records, reasons, bank = _parse_request(await _read_body(request, config.max_body_bytes), config)
-            if key is not None and bank is not None and bank != key.bank:
-                raise RequestProblem(403, "wrong_bank", f"key {key.key_id} is scoped to bank {key.bank}; the "
-                                                        f"request names bank {bank}.")
-        except RequestProblem as p:
-            metrics.rejects.labels(p.code).inc()
-            return p.response(request_id)
+    def _decide(request_id: str, scorer: OnlineScorer, caller: str, records: list[dict], reasons: int | None, *,
+                snapshot_id: str | None = None, dates: list[str] | None = None) -> Response:
+        """Score `records` (all or nothing), record every decision, then answer; 422 or 503 otherwise."""
         outcome = scorer.score(records, reasons)
         if outcome.errors:
             for e in outcome.errors:
@@ -234,7 +242,7 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         features = list(model.model.feature_ids)
         rows = [AuditRecord(request_id, i, now, caller, model.name, model.version, model.catalogue_version,
                             d.uscc, features_hash(r, features), d.pd, d.score, d.grade,
-                            tuple(x["code"] for x in d.reasons))
+                            tuple(x["code"] for x in d.reasons), snapshot_id)
                 for i, (d, r) in enumerate(zip(outcome.decisions, records, strict=True))]
         try:
             state["audit"].append(rows)
@@ -242,9 +250,94 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
             return _error(request_id, 503, "audit_unavailable",
                           f"the decision could not be recorded, so it is not given: {exc}")
         metrics.decisions.inc(len(rows))
+        results = [d.as_dict() for d in outcome.decisions]
         body = {"request_id": request_id, "model": {"name": model.name, "version": model.version},
-                "catalogue_version": model.catalogue_version, "results": [d.as_dict() for d in outcome.decisions]}
+                "catalogue_version": model.catalogue_version}
+        if snapshot_id is not None:
+            body["snapshot_id"] = snapshot_id
+            results = [{**r, "as_of": when} for r, when in zip(results, dates or [], strict=True)]
+        body["results"] = results
         return JSONResponse(body, headers={"X-Request-Id": request_id})
+
+    def _ready_scorer() -> OnlineScorer:
+        scorer: OnlineScorer | None = state.get("scorer")
+        if scorer is None:
+            raise RequestProblem(503, "not_ready", "the model is not loaded yet.")
+        return scorer
+
+    def _snapshot() -> FeatureSnapshot:
+        holder: SnapshotHolder | None = state.get("snapshots")
+        if holder is None:
+            raise RequestProblem(503, "no_snapshot", "this service has no feature snapshot store (techscore serve "
+                                                     "--snapshots DIR); firms cannot be looked up by code.")
+        try:
+            return holder.current()
+        except SnapshotError as exc:
+            raise RequestProblem(503, "no_snapshot", str(exc)) from exc
+
+    @app.post(f"/{API_VERSION}/score", response_model=ScoreResponse,
+              responses={code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 503)},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
+    async def score(request: Request) -> Response:
+        """Score one or many firms: pd, score, grade and the reasons that raise the risk most."""
+        request_id = str(uuid.uuid4())
+        try:
+            scorer = _ready_scorer()
+            caller, key = _authorise(request, state)
+            records, reasons, bank = _parse_request(await _read_body(request, config.max_body_bytes), config)
+            _check_bank(key, bank)
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(request_id)
+        return _decide(request_id, scorer, caller, records, reasons)
+
+    @app.post(f"/{API_VERSION}/firms/score", response_model=FirmScoreResponse,
+              responses={code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": FirmScoreRequest.model_json_schema()}}}})
+    async def score_firms(request: Request) -> Response:
+        """Score firms by code, their features read from the feature snapshot: the same answer as /v1/score, with
+        the snapshot id and each firm's as-of date."""
+        request_id = str(uuid.uuid4())
+        try:
+            scorer = _ready_scorer()
+            caller, key = _authorise(request, state)
+            doc = _json_object(await _read_body(request, config.max_body_bytes), "firms")
+            query = firms_query(doc, config.max_records)
+            reasons, bank = _options(doc)
+            _check_bank(key, bank)
+            snapshot = _snapshot()
+            records, dates = firm_records(query, snapshot)
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(request_id)
+        return _decide(request_id, scorer, caller, records, reasons, snapshot_id=snapshot.snapshot_id, dates=dates)
+
+    @app.get(f"/{API_VERSION}/firms/{{uscc}}/report", response_class=HTMLResponse,
+             responses={code: {"description": "Refused (error body)", "content": {"application/json": {"schema": {
+                 "$ref": "#/components/schemas/ErrorBody"}}}} for code in (401, 404, 409, 422, 429, 503)})
+    async def firm_report(request: Request, uscc: str, lang: Literal["zh", "en"] = "zh",
+                          as_of: str | None = None) -> Response:
+        """The firm report page (HTML, 中文 and English, `lang` shown first) of a firm in the feature snapshot:
+        pd, score, grade, SHAP waterfall and reasons, rendered on demand for the reviewer."""
+        request_id = str(uuid.uuid4())
+        try:
+            scorer = _ready_scorer()
+            _authorise(request, state)
+            check_codes([uscc])
+            snapshot = _snapshot()
+            records, dates = firm_records(FirmsQuery([uscc], check_as_of(as_of)), snapshot)
+            outcome = scorer.score(records, 0)
+            if outcome.errors:
+                raise RequestProblem(422, "invalid_records", f"the features of {uscc} in snapshot "
+                                                             f"{snapshot.snapshot_id} cannot be scored.", outcome.errors)
+        except RequestProblem as p:
+            metrics.rejects.labels(p.code).inc()
+            return p.response(request_id)
+        page = await run_in_threadpool(firm_report_page, scorer.served, scorer.chunk.schema, records[0], dates[0],
+                                       lang)
+        return HTMLResponse(page, headers={"X-Request-Id": request_id, "X-Snapshot-Id": snapshot.snapshot_id})
 
     @app.get(f"/{API_VERSION}/model", response_model=ModelInfo)
     async def model_info(request: Request) -> dict:
@@ -269,14 +362,14 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         """The process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "Starting: the model or the audit trail is not ready yet."}})
     async def readyz() -> Response:
         """The model is loaded and the audit trail open: the service can take decisions."""
         if "scorer" not in state or "audit" not in state:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ready", "model_version": state["scorer"].served.version})
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics_text() -> Response:
         """Prometheus text format: requests, latency, decisions, rejects by code, the model served."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)

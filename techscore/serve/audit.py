@@ -2,7 +2,8 @@
 
 SQLite in WAL mode with `synchronous=FULL`: a committed decision survives a killed process and a power cut.
 One row per firm decision: request id, time (UTC, ISO 8601), caller, model name and version, the SHA-256 of the
-firm's features (canonical JSON), pd, score, grade and the reason codes. A write that fails raises `AuditError`
+firm's features (canonical JSON), pd, score, grade, the reason codes and, for a firm scored by its code, the
+feature snapshot its features came from. A write that fails raises `AuditError`
 and the service answers 503 rather than a decision nobody recorded.
 """
 
@@ -31,7 +32,7 @@ class AuditError(TechscoreError, OSError):
 
 AUDIT_COLUMNS: tuple[str, ...] = (
     "request_id", "item", "time", "caller", "model_name", "model_version", "catalogue_version", "uscc",
-    "features_sha256", "pd", "score", "grade", "reasons",
+    "features_sha256", "pd", "score", "grade", "reasons", "snapshot_id",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     request_id TEXT NOT NULL, item INTEGER NOT NULL, time TEXT NOT NULL, caller TEXT NOT NULL,
     model_name TEXT NOT NULL, model_version TEXT NOT NULL, catalogue_version TEXT, uscc TEXT NOT NULL,
     features_sha256 TEXT NOT NULL, pd REAL NOT NULL, score REAL NOT NULL, grade TEXT NOT NULL, reasons TEXT NOT NULL,
+    snapshot_id TEXT,
     UNIQUE (request_id, item)
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
@@ -70,11 +72,13 @@ class AuditRecord:
     score: float
     grade: str
     reasons: tuple[str, ...]
+    snapshot_id: str | None = None
+    """The feature snapshot the firm's features were read from (None: the caller sent them)."""
 
     def row(self) -> tuple:
         return (self.request_id, self.item, self.time, self.caller, self.model_name, self.model_version,
                 self.catalogue_version, self.uscc, self.features_sha256, self.pd, self.score, self.grade,
-                json.dumps(list(self.reasons)))
+                json.dumps(list(self.reasons)), self.snapshot_id)
 
 
 class AuditLog:
@@ -89,6 +93,9 @@ class AuditLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(decisions)")}
+            if "snapshot_id" not in columns:  # a trail written before decisions named their snapshot
+                self._db.execute("ALTER TABLE decisions ADD COLUMN snapshot_id TEXT")
         except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"{self.path}: cannot open the audit trail: {exc}") from exc
 
@@ -145,7 +152,7 @@ def export_audit(path: str | Path, out: str | Path, *, start: str | None = None,
     except sqlite3.Error as exc:
         raise AuditError(f"{source}: cannot read the audit trail: {exc}") from exc
     types = [pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
-             pa.string(), pa.float64(), pa.float64(), pa.string(), pa.list_(pa.string())]
+             pa.string(), pa.float64(), pa.float64(), pa.string(), pa.list_(pa.string()), pa.string()]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in AUDIT_COLUMNS]
     arrays = []
     for name, typ, values in zip(AUDIT_COLUMNS, types, columns, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ErrorBody", "ModelInfo", "ScoreRequest", "ScoreResponse"]
+__all__ = ["ErrorBody", "FirmScoreRequest", "FirmScoreResponse", "ModelInfo", "ScoreRequest", "ScoreResponse"]
 
 
 class ScoreRequest(BaseModel):
@@ -12,6 +12,16 @@ class ScoreRequest(BaseModel):
 
     records: list[dict[str, float | str | bool | None]] = Field(
         min_length=1, description="Feature records: `uscc` and the model's features (see GET /v1/model).")
+    reasons: int | None = Field(None, ge=0, description="Reason codes per firm (default: the service's).")
+    bank: str | None = Field(None, description="The bank asking; with API keys it must be the key's bank (else 403).")
+
+
+class FirmScoreRequest(BaseModel):
+    """Firms by unified social credit code; their features come from the service's feature snapshot."""
+
+    firms: list[str] = Field(min_length=1, description="Unified social credit codes (GB 32100-2015, 18 characters).")
+    as_of: str | None = Field(None, description="The as-of date of the features (YYYY-MM-DD); default: each firm's "
+                                                "latest in the snapshot.", examples=["2024-06-30"])
     reasons: int | None = Field(None, ge=0, description="Reason codes per firm (default: the service's).")
     bank: str | None = Field(None, description="The bank asking; with API keys it must be the key's bank (else 403).")
 
@@ -41,6 +51,18 @@ class ScoreResponse(BaseModel):
     model: ModelRef
     catalogue_version: str | None
     results: list[Decision]
+
+
+class FirmDecision(Decision):
+    as_of: str = Field(description="The as-of date of the firm's features in the snapshot.")
+
+
+class FirmScoreResponse(BaseModel):
+    request_id: str
+    model: ModelRef
+    catalogue_version: str | None
+    snapshot_id: str = Field(description="The feature snapshot the features were read from (also in the audit).")
+    results: list[FirmDecision]
 
 
 class FieldProblem(BaseModel):
