@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,13 @@ from techscore.bilingual import check_lang
 from techscore.reports._labels import COLUMNS, label
 from techscore.reports._render import data_uri, fmt_pct, render, write_page
 from techscore.reports.model_report import _cell
-from techscore.reports.monitor_charts import LINE_COLOURS, drivers_chart, grade_mix_chart, line_chart, pair_chart
+from techscore.reports.monitor_charts import (
+    LINE_COLOURS,
+    drivers_chart,
+    grade_mix_chart,
+    line_chart,
+    pair_chart,
+)
 from techscore.reports.monitor_charts import psi_chart as _psi_chart
 
 __all__ = ["EW_FIRMS", "REPORT_FILE", "build_monitor_report", "monitor_report_context", "render_monitor_report"]
@@ -280,7 +286,7 @@ def monitor_report_context(out: str | Path) -> dict:
     dates, grades = list(manifest["dates"]), list(manifest["grades"])
     name = _names(manifest)
     ctx: dict = dict(manifest=manifest, dates=[_month(d) for d in dates],
-                     generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                     generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     summary, shares = _portfolio(out, dates, grades)
     ramp = [GRADE_RAMP[min(i, len(GRADE_RAMP) - 1)] for i in range(len(grades))]
     ctx["portfolio"] = dict(

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from techscore.cli import app
+from tests.monitor._world import monitored_world
 from tests.reports._system import chromium_or_reason
-from tests.scoring._world import raw_model_world
 
 DATES = ["2022-04-01", "2022-05-01", "2022-06-01"]
 pytestmark = pytest.mark.xdist_group("monitor_report")
@@ -24,16 +24,11 @@ pytestmark = pytest.mark.xdist_group("monitor_report")
 @pytest.fixture(scope="module")
 def monitored(tmp_path_factory):
     """A small raw world watched over three dates by the CLI (tracking on, PDF off: the PDF is its own test)."""
-    data, ws, _, folder, _, _ = raw_model_world(tmp_path_factory, n_firms=80)
-    (ws / "experiments").mkdir()
-    spec = ws / "experiments" / "monitor.toml"
-    spec.write_text("\n".join([
-        'name = "report_monitor"', f'model = "{folder}"', f'data = "{data}"', f"dates = {json.dumps(DATES)}",
-        'out = "monitor-out"', 'experiment = "monitor_report_test"', "[thresholds]", "pd_factor = 1.2",
-        "grade_drop = 1"]) + "\n")
+    _, ws, _, spec = monitored_world(tmp_path_factory, "report_monitor", DATES, 'experiment = "monitor_report_test"',
+                                     "[thresholds]", "pd_factor = 1.2", "grade_drop = 1")
     result = CliRunner().invoke(app, ["monitor", str(spec), "--workspace", str(ws), "--json", "--no-pdf"])
     assert result.exit_code == 0, result.output + str(result.exception)
-    return ws / "monitor-out", json.loads(result.stdout)
+    return ws / "report_monitor-out", json.loads(result.stdout)
 
 
 def _section(page: str, anchor: str) -> str:
