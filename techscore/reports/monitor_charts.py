@@ -31,19 +31,31 @@ def _axis(fig, n: int, labels: list[str]):
     return ax
 
 
+PSI_AXIS_MAX = 1.0
+"""The PSI chart's axis stops here; a larger value is drawn at the top with its number (one feature far off the
+scale would otherwise flatten the 0.1 / 0.25 bands every other line is read against)."""
+
+
 def psi_chart(dates: list[str], series: list[np.ndarray]) -> bytes:
     """PSI per date of each series (the score first), over the 0.1 / 0.25 bands."""
     with style():
         fig = new_figure(6.4, 2.5)
         ax = _axis(fig, len(dates), _months(dates))
-        top = max([0.3, *(float(np.nanmax(s)) * 1.15 for s in series if np.isfinite(s).any())])
+        peak = max([0.0, *(float(np.nanmax(s)) for s in series if np.isfinite(s).any())])
+        top = min(max(0.3, peak * 1.15), PSI_AXIS_MAX * 1.1)
         for (lo, hi), colour in zip(((0, 0.1), (0.1, 0.25), (0.25, top)), BAND_COLOURS, strict=True):
             ax.axhspan(lo, hi, color=colour, lw=0, zorder=0)
         for y in (0.1, 0.25):
             ax.axhline(y, color="#9aa5b1", lw=0.8, ls="--", zorder=1)
+        x = np.arange(len(dates))
         for i, s in enumerate(series):
-            ax.plot(np.arange(len(dates)), s, color=LINE_COLOURS[i % len(LINE_COLOURS)], lw=2.2 if i == 0 else 1.2,
-                    marker="o", ms=3.5 if i == 0 else 2.5, zorder=3)
+            colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+            shown = np.minimum(s, PSI_AXIS_MAX)
+            ax.plot(x, shown, color=colour, lw=2.2 if i == 0 else 1.2, marker="o", ms=3.5 if i == 0 else 2.5, zorder=3)
+            for xi, v in zip(x, s, strict=True):
+                if np.isfinite(v) and v > PSI_AXIS_MAX:
+                    ax.annotate(f"▲{v:.2f}", (xi, PSI_AXIS_MAX), xytext=(0, 3), textcoords="offset points",
+                                ha="center", fontsize=6, color=colour)
         ax.set_ylim(0, top)
         return to_png(fig)
 
@@ -110,6 +122,7 @@ def drivers_chart(names: list[str], contributions: np.ndarray) -> bytes:
         ax.axvline(0, color="#52606d", lw=0.8)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="#e4e7eb", lw=0.6)
+        ax.set_axisbelow(True)
         span = float(np.max(np.abs(contributions))) if n else 0.0
         span = span if span > 0 else 1.0
         for yi, c in zip(y, contributions, strict=True):
