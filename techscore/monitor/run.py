@@ -1,14 +1,26 @@
 """`techscore monitor`: score a portfolio at each as-of date from the raw tables, compare consecutive dates, write
-the tables and log one MLflow run per date."""
+the tables and the report, and log one MLflow run per date.
+
+It scales with the number of dates: the raw tables are read and validated once, and each date's features are
+computed from them (`techscore.scoring.raw.raw_features`: the same frame `featurize_table` writes, point in time
+exactly as before). Only two dates' snapshots (features and SHAP values) are in memory at a time, SHAP values are
+computed in chunks, and each date's scores with reason codes go straight to `scores.parquet` / `scores.csv`;
+the comparison tables, small, are kept and written at the end.
+"""
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from techscore.model.pdmodel import PDModel
 from techscore.monitor.drivers import driver_table
@@ -17,22 +29,30 @@ from techscore.monitor.snapshot import Snapshot, take_snapshot
 from techscore.monitor.spec import MonitorSpec
 from techscore.monitor.stability import stability_table
 from techscore.monitor.warnings import early_warnings
-from techscore.scoring.raw import featurize_table
+from techscore.scoring.raw import load_raw, raw_features
 from techscore.scoring.score import VALIDATION_RULE_COLUMN
 
-__all__ = ["MonitorResult", "TABLES", "run_monitor"]
+__all__ = ["MonitorResult", "TABLES", "monitor_features", "run_monitor"]
 
 TABLES: tuple[str, ...] = ("scores", "stability", "drivers", "migration", "early_warnings")
 """Tables written to the output folder, each as Parquet and CSV."""
+STREAMED: tuple[str, ...] = ("scores",)
+"""Tables written date by date as they are computed (one row per firm and date), never held whole in memory."""
 
 
 @dataclass
 class MonitorResult:
-    """The tables over all dates (comparisons are keyed by `as_of_before`, `as_of_after`) and the runs logged."""
+    """The comparison tables over all dates (keyed by `as_of_before`, `as_of_after`), the runs logged and the
+    seconds spent per step. The per-firm `scores` are on disk only (`table("scores")` reads them)."""
 
     tables: dict[str, pd.DataFrame]
     out: Path
     runs: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of the run by name, from memory or from the output folder."""
+        return self.tables[name] if name in self.tables else pd.read_parquet(self.out / f"{name}.parquet")
 
 
 def _read_firms(path: Path) -> list[str]:
@@ -43,11 +63,22 @@ def _read_firms(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, tmp: Path,
-                   firms: list[str] | None) -> tuple[Snapshot, pd.Series | None]:
-    table = featurize_table(spec.resolve(spec.data), as_of, model, tmp / f"features_{as_of}.parquet",
-                            firms=firms, workspace=spec.workspace)
-    frame = pd.read_parquet(table.path)
+def monitor_features(spec: MonitorSpec, model: PDModel, firms: list[str] | None = None,
+                     on_date: Callable[[str], None] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each date of `spec` with the portfolio's feature frame as of it (what `featurize_table` writes for that
+    date), the raw tables read and validated once for all dates."""
+    from techscore.catalogue import load_catalogue
+
+    raw = load_raw(spec.resolve(spec.data))
+    catalogue = load_catalogue(spec.workspace)
+    for as_of in spec.dates:
+        if on_date is not None:
+            on_date(as_of)
+        yield as_of, raw_features(raw, as_of, model, catalogue, firms)
+
+
+def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, frame: pd.DataFrame,
+                   explainer) -> tuple[Snapshot, pd.Series | None]:
     if VALIDATION_RULE_COLUMN in frame:
         frame = frame.loc[frame[VALIDATION_RULE_COLUMN].isna()]
     frame = frame.loc[frame[model.feature_ids].notna().any(axis=1)].reset_index(drop=True)
@@ -56,7 +87,37 @@ def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, tmp: Path,
         if spec.segment not in frame:
             raise spec.error("segment", f"{spec.segment!r} is not a column of the model's features")
         segment = frame.set_index(frame["uscc"].astype(str))[spec.segment]
-    return take_snapshot(model, frame, as_of), segment
+    return take_snapshot(model, frame, as_of, explainer=explainer), segment
+
+
+class _ScoresWriter:
+    """Appends each date's scores to `scores.parquet` and `scores.csv` (written beside, moved in at the end)."""
+
+    def __init__(self, out: Path, reasons: int, feature_ids: list[str]) -> None:
+        fields = [pa.field("uscc", pa.string()), pa.field("pd", pa.float64()), pa.field("grade", pa.string())]
+        for j in range(1, min(reasons, len(feature_ids)) + 1):
+            fields += [pa.field(f"reason_{j}", pa.string()), pa.field(f"reason_{j}_shap", pa.float64())]
+        self.schema = pa.schema([*fields, pa.field("as_of", pa.string())])
+        self.paths = {ext: out / f"scores.{ext}" for ext in ("parquet", "csv")}
+        self.tmp = {ext: p.with_name(f".{p.name}.tmp") for ext, p in self.paths.items()}
+        self.parquet = pq.ParquetWriter(self.tmp["parquet"], self.schema, compression="zstd")
+        self.csv = pacsv.CSVWriter(self.tmp["csv"], self.schema)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame.astype({c: "string" for c in frame.columns if c.startswith("reason_")
+                                                   and not c.endswith("_shap")}),
+                                     schema=self.schema, preserve_index=False)
+        self.parquet.write_table(table)
+        self.csv.write_table(table)
+
+    def close(self, keep: bool = True) -> None:
+        self.parquet.close()
+        self.csv.close()
+        for ext, tmp in self.tmp.items():
+            if keep:
+                tmp.replace(self.paths[ext])
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def _migration_long(before: Snapshot, after: Snapshot) -> pd.DataFrame:
@@ -88,30 +149,37 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
         client.log_metric(rid, key, value)
     client.log_param(rid, "model", spec.model)
     client.log_param(rid, "as_of", snap.as_of)
-    for name, frame in parts.items():
-        path = folder / f"{name}_{snap.as_of}.csv"
-        frame.to_csv(path, index=False)
+    for name, frame in parts.items():  # the per-firm scores as Parquet (a million rows of CSV per run is too many)
+        path = folder / f"{name}_{snap.as_of}.{'parquet' if name in STREAMED else 'csv'}"
+        frame.to_parquet(path, index=False) if name in STREAMED else frame.to_csv(path, index=False)
         client.log_artifact(rid, str(path), artifact_path="monitor")
+        path.unlink()
     client.set_terminated(rid)
     return rid
 
 
 def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str | None = None,
-                on_date=None) -> MonitorResult:
-    """Score the portfolio at each date of `spec`, compare each date with the one before, write the tables to
-    `spec.out` and (with `tracking`) log one MLflow run per date. `on_date(as_of)` is called as each date starts."""
+                on_date: Callable[[str], None] | None = None) -> MonitorResult:
+    """Score the portfolio at each date of `spec`, compare each date with the one before, write the tables and
+    `monitor.json` to `spec.out` and (with `tracking`) log one MLflow run per date. `on_date(as_of)` is called as
+    each date starts. The report (`techscore.reports.monitor_report`) reads the output folder."""
+    from techscore.explain.treeshap import TreeShap
     from techscore.model.tracking import ensure_experiment, tracking_uri_for
 
+    started = time.perf_counter()
     # resolved before MLflow is first used: loading a registered model can set $MLFLOW_TRACKING_URI to MLflow's own
     # default (mlflow.db in the current folder), which a later resolution would pick up
     uri = tracking_uri_for(tracking_uri, spec.workspace)
     model = PDModel.from_mlflow(spec.model, tracking_uri=uri)
     firms = _read_firms(spec.resolve(spec.firms)) if spec.firms else None
     features = {f.id: f for f in model.features}
+    explainer = TreeShap(model.booster)
     out = spec.resolve(spec.out)
     out.mkdir(parents=True, exist_ok=True)
-    collected: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    t = spec.thresholds
+    collected: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES if name not in STREAMED}
     runs: list[str] = []
+    seconds: dict[str, float] = {"features": 0.0, "scores": 0.0, "comparisons": 0.0}
     client = experiment_id = None
     if tracking:
         from mlflow import MlflowClient
@@ -119,27 +187,63 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment_id = ensure_experiment(client, spec.experiment)
     previous: Snapshot | None = None
-    with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
-        for as_of in spec.dates:
-            if on_date is not None:
-                on_date(as_of)
-            snap, segment = _date_snapshot(spec, model, as_of, Path(tmp), firms)
-            parts = {"scores": snap.scores().reset_index().assign(as_of=as_of)}
-            if previous is not None:
-                t = spec.thresholds
-                parts["stability"] = stability_table(previous, snap)
-                parts["drivers"] = driver_table(previous, snap, segments=segment)
-                parts["migration"] = _migration_long(previous, snap)
-                parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
-                                                         grade_drop=t.grade_drop, watch_grade=t.watch_grade,
-                                                         reasons=t.reasons)
-            for name, frame in parts.items():
-                collected[name].append(frame)
-            if client is not None:
-                runs.append(_log_run(spec, client, experiment_id, snap, parts, Path(tmp)))
-            previous = snap
+    scores = _ScoresWriter(out, t.reasons, model.feature_ids)
+    done = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
+            mark = time.perf_counter()
+            for as_of, frame in monitor_features(spec, model, firms, on_date):
+                now = time.perf_counter()
+                seconds["features"] += now - mark
+                snap, segment = _date_snapshot(spec, model, as_of, frame, explainer)
+                del frame
+                parts = {"scores": snap.scores(t.reasons).reset_index().assign(as_of=as_of)}
+                scores.write(parts["scores"])
+                mark, seconds["scores"] = time.perf_counter(), seconds["scores"] + time.perf_counter() - now
+                if previous is not None:
+                    parts["stability"] = stability_table(previous, snap)
+                    parts["drivers"] = driver_table(previous, snap, segments=segment)
+                    parts["migration"] = _migration_long(previous, snap)
+                    parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
+                                                             grade_drop=t.grade_drop, watch_grade=t.watch_grade,
+                                                             reasons=t.reasons)
+                for name, part in parts.items():
+                    if name not in STREAMED:
+                        collected[name].append(part)
+                if client is not None:
+                    runs.append(_log_run(spec, client, experiment_id, snap, parts, Path(tmp)))
+                del parts
+                previous = snap
+                seconds["comparisons"] += time.perf_counter() - mark
+                mark = time.perf_counter()
+        done = True
+    finally:
+        scores.close(keep=done)
+    del previous
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in collected.items()}
     for name, frame in tables.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
         frame.to_csv(out / f"{name}.csv", index=False)
-    return MonitorResult(tables=tables, out=out, runs=runs)
+    seconds["total"] = time.perf_counter() - started
+    _write_manifest(spec, model, out, runs, uri if tracking else None, seconds)
+    return MonitorResult(tables=tables, out=out, runs=runs, seconds=seconds)
+
+
+MANIFEST = "monitor.json"
+"""What the output folder holds and how it was made: the spec's name, model, dates and thresholds, the master
+scale, the model's features (names in both languages), the runs logged and the seconds per step. The report reads
+it with the tables."""
+
+
+def _write_manifest(spec: MonitorSpec, model: PDModel, out: Path, runs: list[str], uri: str | None,
+                    seconds: dict[str, float]) -> None:
+    import json
+
+    manifest = {
+        "name": spec.name, "model": spec.model, "dates": spec.dates, "segment": spec.segment,
+        "experiment": spec.experiment, "tracking_uri": uri, "runs": runs,
+        "thresholds": spec.thresholds.model_dump(), "grades": list(model.master_scale.grades),
+        "features": {f.id: {"name_zh": f.name_zh, "name_en": f.name_en, "unit": f.unit} for f in model.features},
+        "tables": [name for name in TABLES if (out / f"{name}.parquet").exists()], "seconds": seconds,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -3,6 +3,7 @@
 `build_model_report(run)` and `build_firm_report(run, usccs=...)` read a training run (MLflow run id or local
 outputs folder) and write one self-contained HTML page each (images inline, a language switch, A4 print CSS),
 optionally printed to PDF with headless Chromium (`techscore.reports.pdf.to_pdf`), and log them to the run.
+`build_monitor_report(out)` does the same for the output folder of `techscore monitor` (the runs of its dates).
 Names are imported lazily so that importing `techscore.reports` stays light.
 """
 
@@ -20,6 +21,8 @@ _LAZY = {
     "FirmReportInputs": "techscore.reports.firm_report",
     "key_figure_history": "techscore.dataset.history",
     "explain_run": "techscore.reports.model_report",
+    "build_monitor_report": "techscore.reports.monitor_report",
+    "render_monitor_report": "techscore.reports.monitor_report",
     "to_pdf": "techscore.reports.pdf",
     "check_page": "techscore.reports.chromium",
     "find_chromium": "techscore.reports.chromium",

@@ -29,7 +29,8 @@ from techscore.model.pdmodel import PDModel
 from techscore.scoring.guard import CATALOGUE_KEY, ID_COLUMN
 from techscore.scoring.score import VALIDATION_REASON_COLUMN, VALIDATION_RULE_COLUMN
 
-__all__ = ["AS_OF_COLUMN", "RawFeatures", "featurize_table", "firm_rejects", "is_raw_folder"]
+__all__ = ["AS_OF_COLUMN", "RawFeatures", "RawTables", "featurize_table", "firm_rejects", "is_raw_folder", "load_raw",
+           "raw_features"]
 
 AS_OF_COLUMN = "as_of"
 
@@ -89,6 +90,62 @@ def firm_rejects(result) -> pd.DataFrame:
     return out[out["uscc"].notna()].drop_duplicates("uscc").reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class RawTables:
+    """Raw tables validated once, ready to compute features as of any number of dates (`raw_features`).
+
+    `result` is the `techscore.sources.validate` result (its valid rows are what features read); `rejected` the
+    firms whose own `enterprises` row was rejected (`firm_rejects`). Validation does not depend on the as-of date,
+    so one validation serves every date of a monitoring run.
+    """
+
+    result: object
+    rejected: pd.DataFrame
+
+
+def load_raw(folder: str | Path, *, snapshot_date: str | pd.Timestamp | None = None,
+             strict: bool = False) -> RawTables:
+    """Validate the raw tables of `folder` (see `featurize_table` for what stops it)."""
+    from techscore.sources import summarize, validate
+
+    result = validate(folder, snapshot_date=snapshot_date)
+    if len(result.file_errors):
+        raise ValidationError(f"the raw tables cannot be scored: {summarize(result.file_errors)}",
+                              problems=result.file_errors)
+    if strict and not result.ok:
+        errors = result.problems[result.problems["severity"] == "error"]
+        raise ValidationError(f"{len(errors):,} validation error(s) in the raw tables (--strict stops at the first): "
+                              f"{summarize(errors, 1)}", problems=errors)
+    return RawTables(result=result, rejected=firm_rejects(result))
+
+
+def raw_features(raw: RawTables, as_of: str | pd.Timestamp, model: PDModel, catalogue,
+                 firms: Iterable[str] | None = None) -> pd.DataFrame:
+    """The feature frame `featurize_table` writes (same columns, rows and values), as of `as_of`, from tables
+    validated once (`load_raw`); `catalogue` is the workspace's (`techscore.catalogue.load_catalogue`)."""
+    from techscore.dataset.build import featurize
+    from techscore.sources.snapshot import parse_date
+
+    date = parse_date(as_of, "as-of", ScoringError)
+    result, rejected = raw.result, raw.rejected
+    if firms is None:
+        codes = list(dict.fromkeys([*result.valid.enterprises["uscc"].dropna(), *rejected["uscc"]]))
+    else:
+        codes = list(dict.fromkeys(str(f) for f in firms))
+    bad = rejected.set_index("uscc")
+    is_bad = np.isin(np.asarray(codes, dtype=object), bad.index.to_numpy(dtype=object))
+    good = [c for c, b in zip(codes, is_bad, strict=True) if not b]
+    computed = featurize(result.valid, good, date, ids=model.feature_ids, catalogue=catalogue)
+    frame = computed.reindex(pd.Index(codes, name=computed.index.name)).reset_index()
+    del computed
+    if frame.columns[0] != ID_COLUMN:
+        frame = frame.rename(columns={frame.columns[0]: ID_COLUMN})
+    frame.insert(1, AS_OF_COLUMN, date.date().isoformat())
+    frame[VALIDATION_RULE_COLUMN] = pd.Series(bad["rule"].reindex(codes).to_numpy(), dtype="string")
+    frame[VALIDATION_REASON_COLUMN] = pd.Series(bad["reason"].reindex(codes).to_numpy(), dtype="string")
+    return frame
+
+
 def featurize_table(
     folder: str | Path,
     as_of: str | pd.Timestamp,
@@ -113,35 +170,14 @@ def featurize_table(
     ValidationError : a file-level error (a missing required table or column), or any error with `strict`.
     """
     from techscore.catalogue import load_catalogue
-    from techscore.dataset.build import featurize
-    from techscore.sources import summarize, validate
     from techscore.sources.snapshot import parse_date
 
-    date = parse_date(as_of, "as-of", ScoringError)
-    result = validate(folder, snapshot_date=snapshot_date)
-    if len(result.file_errors):
-        raise ValidationError(f"the raw tables cannot be scored: {summarize(result.file_errors)}",
-                              problems=result.file_errors)
-    if strict and not result.ok:
-        errors = result.problems[result.problems["severity"] == "error"]
-        raise ValidationError(f"{len(errors):,} validation error(s) in the raw tables (--strict stops at the first): "
-                              f"{summarize(errors, 1)}", problems=errors)
-    rejected = firm_rejects(result)
-    if firms is None:
-        codes = list(dict.fromkeys([*result.valid.enterprises["uscc"].dropna(), *rejected["uscc"]]))
-    else:
-        codes = list(dict.fromkeys(str(f) for f in firms))
-    bad = rejected.set_index("uscc")
-    is_bad = np.isin(np.asarray(codes, dtype=object), bad.index.to_numpy(dtype=object))
+    parse_date(as_of, "as-of", ScoringError)
+    raw = load_raw(folder, snapshot_date=snapshot_date, strict=strict)
+    result = raw.result
     catalogue = load_catalogue(workspace)
-    good = [c for c, b in zip(codes, is_bad, strict=True) if not b]
-    computed = featurize(result.valid, good, date, ids=model.feature_ids, catalogue=catalogue)
-    frame = computed.reindex(pd.Index(codes, name=computed.index.name)).reset_index()
-    if frame.columns[0] != ID_COLUMN:
-        frame = frame.rename(columns={frame.columns[0]: ID_COLUMN})
-    frame.insert(1, AS_OF_COLUMN, date.date().isoformat())
-    frame[VALIDATION_RULE_COLUMN] = pd.Series(bad["rule"].reindex(codes).to_numpy(), dtype="string")
-    frame[VALIDATION_REASON_COLUMN] = pd.Series(bad["reason"].reindex(codes).to_numpy(), dtype="string")
+    frame = raw_features(raw, as_of, model, catalogue, firms)
+    n_bad = int(frame[ID_COLUMN].isin(raw.rejected["uscc"]).sum())
     table = pa.Table.from_pandas(frame, preserve_index=False)
     version = catalogue.select(ids=[i for i in model.feature_ids if i in set(catalogue.ids)]).version
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), CATALOGUE_KEY: version})
@@ -150,7 +186,7 @@ def featurize_table(
     pq.write_table(table, path, compression="zstd")
     counts = result.counts
     return RawFeatures(
-        path=path, firms=len(codes), firms_rejected=int(is_bad.sum()), errors=result.n_errors,
+        path=path, firms=len(frame), firms_rejected=n_bad, errors=result.n_errors,
         warnings=result.n_warnings, snapshot_date=str(result.snapshot_date.date()),
         tables={name: {k: int(row[k]) for k in ("input", "valid", "rejected")} for name, row in counts.iterrows()
                 if not pd.isna(row["file"])},
