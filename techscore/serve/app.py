@@ -26,6 +26,7 @@ from techscore.serve.keys import ApiKey, KeyStore, RateLimiter
 from techscore.serve.metrics import CONTENT_TYPE, ServiceMetrics
 from techscore.serve.model import ServedModel, load_served_model
 from techscore.serve.records import FieldError
+from techscore.serve.reload_routes import add_reload_route, follow_alias
 from techscore.serve.schemas import ErrorBody, ModelInfo, ScoreRequest, ScoreResponse
 
 __all__ = ["API_VERSION", "ServiceConfig", "create_app"]
@@ -45,6 +46,8 @@ class ServiceConfig:
     max_body_bytes, max_records : larger requests are refused (413) before any work.
     keys : the API key store (`techscore serve keys add`); None: no keys asked for, the caller is the `X-Caller`
         header (a service on loopback or behind a gateway that authenticates).
+    poll_seconds : how often to ask the registry whether the alias moved (None: only on SIGHUP or reload).
+    admin_token_sha256 : the SHA-256 of the token `POST /v1/admin/reload` asks for (None: the route refuses).
     """
 
     model: str
@@ -54,6 +57,8 @@ class ServiceConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_records: int = DEFAULT_MAX_RECORDS
     keys: Path | None = None
+    poll_seconds: float | None = None
+    admin_token_sha256: str | None = None
 
 
 class RequestProblem(Exception):
@@ -173,10 +178,12 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         state["audit"] = AuditLog(config.audit)
         if config.keys is not None:
             state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
-        metrics.model.labels(model.name, model.version, model.catalogue_version or "").set(1)
+        metrics.serving(model.name, model.version, model.catalogue_version)
+        watcher = follow_alias(state, metrics, config)
         try:
             yield
         finally:
+            watcher.stop()
             state.pop("audit").close()
             if "keys" in state:
                 state.pop("keys").close()
@@ -263,6 +270,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
                 "features": [{"id": f.id, "kind": f.kind, "name_zh": f.name_zh, "name_en": f.name_en,
                               "unit": f.unit, "categories": list(scorer.chunk.schema.categorical.get(f.id, ()))}
                              for f in m.model.features]}
+
+    add_reload_route(app, state, config, metrics)
 
     @app.get("/healthz")
     async def healthz() -> dict:
