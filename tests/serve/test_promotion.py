@@ -8,7 +8,9 @@ the numbers of the batch scorer for the version it names.
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from techscore.model.registry import client, promote, register
 from techscore.serve import ServiceConfig, create_app
 from techscore.serve.reload import hash_admin_token
 from tests.scoring._world import FEATURES, feature_table, train_model
-from tests.serve._live import CLI, Load, cli_env, live_app
+from tests.serve._live import CLI, Load, cli_env, free_port, live_app, start_service, stop
 from tests.serve.conftest import as_records
 from tests.serve.test_parity import _assert_same, _batch
 
@@ -110,3 +112,27 @@ def test_reload_endpoint_needs_the_admin_token(registry, frame, tmp_path):
 def test_reload_is_off_without_an_admin_token(client):
     refused = client.post("/v1/admin/reload", headers={"Authorization": "Bearer anything"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "reload_disabled"
+
+
+def test_sighup_makes_the_service_look_now(registry, frame, tmp_path):
+    """`techscore serve` with polling off follows a promotion when sent SIGHUP (the operator's reload)."""
+    uri, folders = registry
+    old, new = sorted(folders, key=int)
+    promote(NAME, old, tracking_uri=uri)
+    port = free_port()
+    service = start_service(["--model", f"models:/{NAME}@champion", "--tracking-uri", uri, "--poll-seconds", "0",
+                             "--audit", str(tmp_path / "audit.sqlite")], port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert httpx.get(f"{base}/v1/model", timeout=10).json()["version"] == old
+        promote(NAME, new, tracking_uri=uri)
+        assert httpx.get(f"{base}/v1/model", timeout=10).json()["version"] == old  # not polling
+        service.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/v1/model", timeout=10).json()["version"] != new:
+            assert service.poll() is None and time.monotonic() < deadline, "SIGHUP did not switch the version"
+            time.sleep(0.2)
+        answer = httpx.post(f"{base}/v1/score", json={"records": as_records(frame.head(1))}, timeout=10)
+        assert answer.json()["model"]["version"] == new
+    finally:
+        assert stop(service) in (0, -signal.SIGTERM)
