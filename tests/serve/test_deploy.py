@@ -12,7 +12,7 @@ import pytest
 from techscore.exceptions import SpecError
 from techscore.serve.runner import _dump, _load, service_config
 from techscore.serve.settings import load_settings
-from tests.serve._live import Load, free_port, start_service, stop
+from tests.serve._live import REPO, Load, free_port, start_service, stop
 from tests.serve.conftest import as_records
 
 
@@ -75,3 +75,13 @@ def test_two_workers_share_the_port_and_the_trail_and_stop_cleanly(model_dir, fr
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert len(answered) >= 200
     assert {rid: b["results"][0]["pd"] for rid, b in answered.items()}.items() <= recorded.items()
+
+
+def test_the_shipped_configuration_loads():
+    """scripts/serve.toml (used by the systemd unit and the container) is a valid configuration."""
+    s = load_settings(REPO / "scripts" / "serve.toml", env={"TECHSCORE_SERVE_HOST": "0.0.0.0"})
+    assert (s.model, s.workers, s.host) == ("models:/techscore_demo_pd@champion", 2, "0.0.0.0")
+    unit = (REPO / "scripts" / "techscore-serve.service").read_text(encoding="utf-8")
+    assert "serve --config /etc/techscore/serve.toml" in unit and "ExecReload=/bin/kill -HUP $MAINPID" in unit
+    assert 'ENTRYPOINT ["techscore", "serve", "--config", "/etc/techscore/serve.toml"]' in \
+        (REPO / "scripts" / "Containerfile").read_text(encoding="utf-8")
