@@ -1,4 +1,7 @@
-"""Real services for the tests: uvicorn in a thread or `techscore serve` as a process, on loopback, and clients."""
+"""Real services for the tests: `techscore serve` as a process on loopback, and clients sending load.
+
+(uvicorn in a thread: `techscore.serve.background.running_service`.)
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from techscore.cli import main; main()"]
@@ -28,24 +28,6 @@ def free_port() -> int:
 
 def cli_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), **extra}
-
-
-@contextmanager
-def live_app(app) -> Iterator[str]:
-    """`app` on a real uvicorn server on a loopback port the system picks (in a thread); yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 120) -> None:

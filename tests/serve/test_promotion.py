@@ -19,9 +19,10 @@ from fastapi.testclient import TestClient
 from techscore.explain.reasons import fit_references
 from techscore.model.registry import client, promote, register
 from techscore.serve import ServiceConfig, create_app
+from techscore.serve.background import running_service
 from techscore.serve.reload import hash_admin_token
 from tests.scoring._world import FEATURES, feature_table, train_model
-from tests.serve._live import CLI, Load, cli_env, free_port, live_app, start_service, stop
+from tests.serve._live import CLI, Load, cli_env, free_port, start_service, stop
 from tests.serve.conftest import as_records
 from tests.serve.test_parity import _assert_same, _batch
 
@@ -64,7 +65,7 @@ def test_alias_moves_under_load_without_a_failed_request(registry, frame, tmp_pa
     records = as_records(rows)
     config = ServiceConfig(model=f"models:/{NAME}@champion", audit=tmp_path / "audit.sqlite", tracking_uri=uri,
                            poll_seconds=0.2)
-    with live_app(create_app(config)) as base, Load(base, records, clients=4) as load:
+    with running_service(create_app(config)) as base, Load(base, records, clients=4) as load:
         load.wait_until(lambda out: all(len(c) >= 10 for c in out))
         moved = subprocess.run([*CLI, "promote", NAME, new, "--tracking-uri", uri], env=cli_env(),
                                capture_output=True, text=True, timeout=120)
