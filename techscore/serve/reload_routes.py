@@ -9,12 +9,23 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from techscore.serve.engine import OnlineScorer
 from techscore.serve.metrics import ServiceMetrics
 from techscore.serve.reload import ModelWatcher, admin_token_matches
+from techscore.serve.schemas import ErrorBody
 
 __all__ = ["add_reload_route", "follow_alias"]
+
+
+class ReloadAnswer(BaseModel):
+    """What a reload found: the version before and after, whether it switched, the alias followed."""
+
+    previous: str
+    version: str
+    switched: bool
+    follows: str | None
 
 
 def follow_alias(state: dict, metrics: ServiceMetrics, config) -> ModelWatcher:
@@ -48,7 +59,8 @@ def _refuse(status: int, code: str, message: str) -> JSONResponse:
 def add_reload_route(app: FastAPI, state: dict, config, metrics: ServiceMetrics) -> None:
     """`POST /v1/admin/reload`: check the alias now and switch if it moved (admin token required)."""
 
-    @app.post("/v1/admin/reload")
+    @app.post("/v1/admin/reload", response_model=ReloadAnswer,
+              responses={code: {"model": ErrorBody} for code in (401, 403, 503)})
     async def reload_model(request: Request) -> JSONResponse:
         """Ask the registry whether the alias moved and, if so, load the new version and switch to it (the old
         one answers meanwhile). Needs the admin token: 'Authorization: Bearer <token>'. With several workers it
