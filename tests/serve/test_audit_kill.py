@@ -56,6 +56,7 @@ def test_no_acknowledged_decision_is_lost_across_a_kill(model_dir, frame, tmp_pa
     trail = _export(audit, tmp_path / "decisions.parquet").set_index("request_id")
     assert trail.index.is_unique  # one firm per request
     assert after.json()["request_id"] in trail.index
+    assert [body["request_id"] for _, body in answered if body["request_id"] not in trail.index] == []
     for i, body in answered:
         row, result = trail.loc[body["request_id"]], body["results"][0]
         assert row["uscc"] == records[i]["uscc"] == result["uscc"] and row["caller"] == "bank-k"
