@@ -1,7 +1,8 @@
 """`techscore demo`: the main job on the embedded default, end to end.
 
 synthetic world -> validation -> point-in-time dataset -> LightGBM PD model (tracked, registered) -> champion ->
-model and firm reports -> batch scores with reason codes -> policy cut-offs under the policy tools. Each step is the same library call the matching
+model and firm reports -> batch scores with reason codes -> policy cut-offs under the policy tools -> one firm
+scored through the online service. Each step is the same library call the matching
 command makes; the demo only chains them and prints where everything went.
 """
 
@@ -31,7 +32,8 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[str, typer.Option("--as-of", help="Date the portfolio is scored as of.")] = "2026-01-01",
         tracking_uri: TrackingUri = None,
     ) -> None:
-        """Run the whole path on a synthetic tech-SME world: synth, validate, train, report, score, policy cut-offs."""
+        """Run the whole path on a synthetic tech-SME world: synth, validate, train, report, score, policy cut-offs,
+        and one firm scored through the online service."""
         import pandas as pd
 
         from techscore.exceptions import ValidationError
@@ -51,36 +53,36 @@ def register(app: typer.Typer) -> None:
             out = out if out.is_absolute() else spec.workspace / out
             uri = tracking_uri or default_mlflow_uri(spec.workspace)
 
-            with console.status("1/7 generating the synthetic world"):
+            with console.status("1/8 generating the synthetic world"):
                 synth = generate(firms, seed, world)
-            console.print(f"[green]1/7[/] world: {synth.total_rows:,} rows over 7 tables in {world} "
+            console.print(f"[green]1/8[/] world: {synth.total_rows:,} rows over 7 tables in {world} "
                           f"(12-month loan default rate {synth.default_rate_12m:.2%})")
 
-            with console.status("2/7 validating the raw tables"):
+            with console.status("2/8 validating the raw tables"):
                 checked = validate(world)
                 write_report(checked, out / "validation_report.json")
             if not checked.ok:
                 raise ValidationError(f"{world}: the synthetic world failed validation ({checked.n_errors} errors); "
                                       f"see {out / 'validation_report.json'}.")
-            console.print(f"[green]2/7[/] validation: {int(checked.counts['input'].sum()):,} rows, "
+            console.print(f"[green]2/8[/] validation: {int(checked.counts['input'].sum()):,} rows, "
                           f"0 errors, {checked.n_warnings} warnings")
 
-            with console.status("3/7 building the dataset and training the PD model (a few minutes)"):
+            with console.status("3/8 building the dataset and training the PD model (a few minutes)"):
                 result = train(spec, tracking_uri=uri, callbacks=[explain_callback(tracking_uri=uri)])
             m = result.metrics
-            console.print(f"[green]3/7[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
+            console.print(f"[green]3/8[/] model: out-of-time test AUC {m['test_auc']:.3f}, KS {m['test_ks']:.3f}, "
                           f"Gini {m['test_gini']:.3f}; challenger scorecard AUC {m.get('challenger_test_auc', float('nan')):.3f}; "
                           f"MLflow run {result.run_id}")
             from techscore.reports.oracle import oracle_report, oracle_summary
             console.print(f"      {oracle_summary(oracle_report(result.predictions, world))}")
             promote(result.registered_model, result.model_version, tracking_uri=uri)
             champion = f"models:/{result.registered_model}@champion"
-            console.print(f"[green]4/7[/] registered {result.registered_model} v{result.model_version} as champion")
+            console.print(f"[green]4/8[/] registered {result.registered_model} v{result.model_version} as champion")
 
             reports = _reports(result, out, uri)
-            console.print("[green]5/7[/] reports: " + ", ".join(str(p) for p in reports))
+            console.print("[green]5/8[/] reports: " + ", ".join(str(p) for p in reports))
 
-            with console.status("6/7 scoring the portfolio"):
+            with console.status("6/8 scoring the portfolio"):
                 from techscore.model.pdmodel import PDModel
                 from techscore.scoring.raw import featurize_table
 
@@ -89,11 +91,11 @@ def register(app: typer.Typer) -> None:
                                         workspace=spec.workspace)
                 summary = score_file(model, table, out / "scores.parquet", reasons=5, keep=("as_of",))
             scores = pd.read_parquet(summary.output)
-            console.print(f"[green]6/7[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
+            console.print(f"[green]6/8[/] scores: input {summary.input:,} = scored {summary.scored:,} + "
                           f"rejected {summary.rejected:,} -> {summary.output}")
             console.print(scores["grade"].value_counts().sort_index().to_frame("firms").T.to_string())
 
-            with console.status("7/7 cut-offs under the policy tools"):
+            with console.status("7/8 cut-offs under the policy tools"):
                 from techscore.policy import BASELINE, cutoff_table, load_book, load_policy, policy_summary
 
                 terms = load_policy(None, workspace=spec.workspace)
@@ -105,13 +107,54 @@ def register(app: typer.Typer) -> None:
                 policy.to_csv(out / "policy" / "policy_summary.csv", index=False)
             alone = policy.set_index("scenario").loc[BASELINE]
             tools = "; ".join(f"{r.scenario} +{r.extra_firms:,}" for r in policy.itertuples() if r.scenario != BASELINE)
-            console.print(f"[green]7/7[/] policy: the bank alone approves {int(alone.best_approved):,} firms (PD <= "
+            console.print(f"[green]7/8[/] policy: the bank alone approves {int(alone.best_approved):,} firms (PD <= "
                           f"{alone.best_pd_cutoff:.2%}); at the same expected loss {tools} -> {out / 'policy'}")
+            with console.status("8/8 starting the scoring service and scoring one firm through it"):
+                base, answer, batch_pd = _serve_one_firm(champion, uri, out, table, pd.read_parquet(summary.output))
+            first = answer["results"][0]
+            same = "the same pd as scores.parquet" if first["pd"] == batch_pd else f"scores.parquet has {batch_pd!r}"
+            console.print(f"[green]8/8[/] service: POST {base}/v1/score (a throwaway key, then stopped) -> "
+                          f"{first['uscc']}: pd {first['pd']:.2%}, score {first['score']:.0f}, grade {first['grade']}, "
+                          f"model {answer['model']['name']} v{answer['model']['version']} ({same}); decision recorded "
+                          f"in {out / 'serve' / 'audit.sqlite'}", soft_wrap=True)
+            for reason in first["reasons"]:
+                console.print(f"      {reason['text_en']} / {reason['text_zh']}", soft_wrap=True)
             (out / "demo_summary.json").write_text(json.dumps({
                 "world": str(world), "run_id": result.run_id, "model": champion,
                 "test_auc": m["test_auc"], "scores": summary.as_dict(), "reports": [str(p) for p in reports],
+                "service": {"request_id": answer["request_id"], "model": answer["model"], "result": first},
             }, indent=2), encoding="utf-8")
             console.print(f"MLflow UI: mlflow ui --backend-store-uri {uri}")
+
+
+def _serve_one_firm(champion: str, uri: str, out: Path, features, scores) -> tuple[str, dict, float]:
+    """Start `techscore serve`'s app on uvicorn on a free loopback port with a throwaway API key, score the riskiest
+    scored firm through `POST /v1/score`, stop it: (base URL, the answer, the firm's pd in the batch scores)."""
+    import tempfile
+    import urllib.request
+
+    import pandas as pd
+
+    from techscore.serve import ServiceConfig, create_app
+    from techscore.serve.background import json_records, running_service
+    from techscore.serve.keys import KeyStore
+
+    firm = scores.sort_values("pd", ascending=False).iloc[0]
+    frame = pd.read_parquet(features)
+    record = json_records(frame[frame["uscc"].astype(str) == str(firm["uscc"])].head(1))[0]
+    with tempfile.TemporaryDirectory(prefix="techscore-demo-keys-") as keys_dir:
+        store = KeyStore(Path(keys_dir) / "keys.sqlite")
+        _, token = store.add("DEMO_BANK", rate=10)
+        store.close()
+        config = ServiceConfig(model=champion, audit=out / "serve" / "audit.sqlite", tracking_uri=uri,
+                               keys=Path(keys_dir) / "keys.sqlite", reasons=3)
+        with running_service(create_app(config)) as base:
+            request = urllib.request.Request(
+                f"{base}/v1/score", data=json.dumps({"records": [record], "bank": "DEMO_BANK"}).encode("utf-8"),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answer = json.loads(response.read())
+    return base, answer, float(firm["pd"])
 
 
 def _reports(result, out: Path, uri: str) -> list[Path]:
@@ -122,7 +165,7 @@ def _reports(result, out: Path, uri: str) -> list[Path]:
 
     pdf = find_chromium() is not None
     folder = out / "reports"
-    with console.status("5/7 writing the model report and firm reports"):
+    with console.status("5/8 writing the model report and firm reports"):
         model = build_model_report(result.run_id, out=folder, tracking_uri=uri, pdf=pdf)
         riskiest = result.predictions.sort_values("pd", ascending=False)["uscc"].drop_duplicates().head(3)
         firms = build_firm_report(result.run_id, usccs=list(riskiest), out=folder, tracking_uri=uri, pdf=pdf)

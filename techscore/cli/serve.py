@@ -28,38 +28,40 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         model: Annotated[str | None, typer.Option(
             "--model", help="models:/name@alias, models:/name/version or a local model folder.")] = None,
-        host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8000,
-        audit: Annotated[Path, typer.Option("--audit", help="The audit trail (SQLite, WAL).")] = DEFAULT_AUDIT,
-        reasons: Annotated[int, typer.Option("--reasons", min=0, help="Reason codes per firm.")] = 5,
-        max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1, help="Largest request body.")]
-        = 1 << 20,
-        max_records: Annotated[int, typer.Option("--max-records", min=1, help="Most records per request.")] = 1000,
+        host: Annotated[str | None, typer.Option("--host", help="Address to listen on [127.0.0.1].")] = None,
+        port: Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Port to listen on [8000].")]
+        = None,
+        audit: Annotated[Path | None, typer.Option(
+            "--audit", help=f"The audit trail (SQLite, WAL) [{DEFAULT_AUDIT}].")] = None,
+        reasons: Annotated[int | None, typer.Option("--reasons", min=0, help="Reason codes per firm [5].")] = None,
+        max_body_bytes: Annotated[int | None, typer.Option(
+            "--max-body-bytes", min=1, help="Largest request body [1 MiB].")] = None,
+        max_records: Annotated[int | None, typer.Option(
+            "--max-records", min=1, help="Most records per request [1000].")] = None,
         keys: Annotated[Path | None, typer.Option(
             "--keys", help="API key store (techscore serve keys add): every request needs a key of it. Without it "
                            "no key is asked for (loopback, or behind an authenticating gateway).")] = None,
         snapshots: SnapshotStore = None,
         tracking_uri: TrackingUri = None,
+        config: Annotated[Path | None, typer.Option(
+            "--config", help="TOML file with a [serve] table; options and TECHSCORE_SERVE_* variables override "
+                             "it (also TECHSCORE_SERVE_CONFIG).")] = None,
+        workers: Annotated[int | None, typer.Option(
+            "--workers", min=1, help="Processes behind the one port [1].")] = None,
+        poll_seconds: Annotated[float | None, typer.Option(
+            "--poll-seconds", min=0, help="How often to check whether the alias moved; 0: only on SIGHUP or "
+                                          "POST /v1/admin/reload [30].")] = None,
+        graceful_timeout: Annotated[int | None, typer.Option(
+            "--graceful-timeout", min=1, help="Seconds in-flight requests get after SIGTERM [30].")] = None,
     ) -> None:
         """Serve a registered model over HTTP: decisions with their reasons, each recorded before it is answered."""
         if ctx.invoked_subcommand is not None:
             return
-        import uvicorn
-
-        from techscore.serve import ServiceConfig, create_app, load_served_model
-
-        with cli_errors():
-            if not model:
-                raise typer.BadParameter("--model is required to serve.", param_hint="--model")
-            with console.status(f"loading {model}", spinner="dots"):
-                served = load_served_model(model, tracking_uri=tracking_uri)
-            config = ServiceConfig(model=model, audit=audit, tracking_uri=tracking_uri, reasons=reasons,
-                                   max_body_bytes=max_body_bytes, max_records=max_records, keys=keys,
-                                   snapshots=snapshots)
-            console.print(f"serving {served.name} version {served.version} on http://{host}:{port} "
-                          f"(audit: {audit})", soft_wrap=True)
-            uvicorn.run(create_app(config, served=served), host=host, port=port, log_level="warning",
-                        access_log=False)
+        _serve(config, {"model": model, "host": host, "port": port, "audit": audit, "reasons": reasons,
+                        "max_body_bytes": max_body_bytes, "max_records": max_records, "keys": keys,
+                        "snapshots": snapshots,
+                        "tracking_uri": tracking_uri, "workers": workers, "poll_seconds": poll_seconds,
+                        "graceful_timeout": graceful_timeout})
 
     keys_app = typer.Typer(help="API keys of the service: one per caller, scoped to a bank, stored hashed.",
                            no_args_is_help=True)
@@ -169,3 +171,23 @@ def register(app: typer.Typer) -> None:
         console.print(f"{n:,} decisions -> {out}", soft_wrap=True)
 
     app.add_typer(audit_app, name="audit")
+
+
+def _serve(config: Path | None, options: dict) -> None:
+    """Resolve the settings (options over environment over file), load the model once to fail early, serve."""
+    from techscore.serve import load_served_model
+    from techscore.serve.runner import run_service
+    from techscore.serve.settings import load_settings
+
+    with cli_errors():
+        settings = load_settings(config, options=options)
+        if not settings.model:
+            raise typer.BadParameter("--model (or TECHSCORE_SERVE_MODEL, or model in the [serve] table) is "
+                                     "required to serve.", param_hint="--model")
+        with console.status(f"loading {settings.model}", spinner="dots"):
+            served = load_served_model(settings.model, tracking_uri=settings.tracking_uri)
+        follows = f" (following the alias every {settings.poll_seconds:g} s)" \
+            if "@" in settings.model and settings.poll_seconds else ""
+        console.print(f"serving {served.name} version {served.version}{follows} on http://{settings.host}:"
+                      f"{settings.port} with {settings.workers} worker(s) (audit: {settings.audit})", soft_wrap=True)
+    run_service(settings, served=served)

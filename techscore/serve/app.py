@@ -33,6 +33,7 @@ from techscore.serve.model import ServedModel, load_served_model
 from techscore.serve.problems import RequestProblem
 from techscore.serve.problems import error_response as _error
 from techscore.serve.records import FieldError
+from techscore.serve.reload_routes import add_reload_route, follow_alias
 from techscore.serve.report import firm_report_page
 from techscore.serve.schemas import (
     ErrorBody,
@@ -61,6 +62,8 @@ class ServiceConfig:
     max_body_bytes, max_records : larger requests are refused (413) before any work.
     keys : the API key store (`techscore serve keys add`); None: no keys asked for, the caller is the `X-Caller`
         header (a service on loopback or behind a gateway that authenticates).
+    poll_seconds : how often to ask the registry whether the alias moved (None: only on SIGHUP or reload).
+    admin_token_sha256 : the SHA-256 of the token `POST /v1/admin/reload` asks for (None: the route refuses).
     """
 
     model: str
@@ -73,6 +76,8 @@ class ServiceConfig:
     snapshots: Path | None = None
     """The feature snapshot store (`techscore serve snapshot`) firms are scored from by code; None: no
     `/v1/firms` routes can answer (503)."""
+    poll_seconds: float | None = None
+    admin_token_sha256: str | None = None
 
 
 def _parse_constant(name: str) -> float:
@@ -186,10 +191,12 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
             state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
         if config.snapshots is not None:
             state["snapshots"] = SnapshotHolder(config.snapshots)
-        metrics.model.labels(model.name, model.version, model.catalogue_version or "").set(1)
+        metrics.serving(model.name, model.version, model.catalogue_version)
+        watcher = follow_alias(state, metrics, config)
         try:
             yield
         finally:
+            watcher.stop()
             state.pop("audit").close()
             if "keys" in state:
                 state.pop("keys").close()
@@ -356,6 +363,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
                 "features": [{"id": f.id, "kind": f.kind, "name_zh": f.name_zh, "name_en": f.name_en,
                               "unit": f.unit, "categories": list(scorer.chunk.schema.categorical.get(f.id, ()))}
                              for f in m.model.features]}
+
+    add_reload_route(app, state, config, metrics)
 
     @app.get("/healthz")
     async def healthz() -> dict:

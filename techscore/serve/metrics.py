@@ -29,6 +29,13 @@ class ServiceMetrics:
                                registry=self.registry)
         self.model = Gauge("techscore_model_info", "The model served (value 1).",
                            ["name", "version", "catalogue_version"], registry=self.registry)
+        self.reloads = Counter("techscore_model_reloads", "Switches to a new model version, and failed "
+                               "attempts (outcome: switched, failed).", ["outcome"], registry=self.registry)
+
+    def serving(self, name: str, version: str, catalogue_version: str | None) -> None:
+        """Name the model now served (the one before is dropped from `techscore_model_info`)."""
+        self.model.clear()
+        self.model.labels(name, version, catalogue_version or "").set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,7 +9,7 @@ from pathlib import Path
 from techscore.explain.reasons import REFERENCES_FILE, References
 from techscore.model.pdmodel import MODEL_FILE, PDModel, find_model_folder
 
-__all__ = ["ServedModel", "load_served_model"]
+__all__ = ["ServedModel", "alias_version", "load_served_model", "registry_alias"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,28 @@ def _references(folder: Path) -> References | None:
     return None
 
 
+def registry_alias(source: str | Path) -> tuple[str, str] | None:
+    """(name, alias) when `source` is `models:/name@alias`, the only kind of source that can move; else None."""
+    text = str(source)
+    if not text.startswith("models:/") or text.startswith("models:/m-") or "@" not in text:
+        return None
+    name, alias = text[len("models:/"):].split("@", 1)
+    return name, alias
+
+
+def alias_version(source: str | Path, *, tracking_uri: str | None = None, registry=None) -> str | None:
+    """The version `models:/name@alias` points at now (None for a folder or a fixed version: nothing to follow).
+
+    `registry`: an MlflowClient to reuse (a poller asks every few seconds; a new client per ask is slow)."""
+    found = registry_alias(source)
+    if found is None:
+        return None
+    from techscore.model.registry import client
+
+    c = registry or client(tracking_uri)
+    return str(c.get_model_version_by_alias(*found).version)
+
+
 def load_served_model(source: str | Path, *, tracking_uri: str | None = None) -> ServedModel:
     """Load the model behind `source` once: a model folder, or `models:/name@alias` / `models:/name/version`.
 
@@ -55,18 +77,15 @@ def load_served_model(source: str | Path, *, tracking_uri: str | None = None) ->
     if local.exists():
         folder = find_model_folder(local)
         return ServedModel(PDModel.load(folder), folder.name, _local_version(folder), text, _references(folder))
-    from techscore.model.registry import client, download_model
+    from techscore.model.registry import download_model
 
     name, version, uri = text, "", text
-    if text.startswith("models:/") and not text.startswith("models:/m-"):
-        rest = text[len("models:/"):]
-        c = client(tracking_uri)
-        if "@" in rest:
-            name, alias = rest.split("@", 1)
-            version = str(c.get_model_version_by_alias(name, alias).version)
-        elif "/" in rest:
-            name, version = rest.split("/", 1)
-        if version:
-            uri = f"models:/{name}/{version}"
+    alias = registry_alias(text)
+    if alias is not None:
+        name, version = alias[0], alias_version(text, tracking_uri=tracking_uri)
+    elif text.startswith("models:/") and not text.startswith("models:/m-") and "/" in text[len("models:/"):]:
+        name, version = text[len("models:/"):].split("/", 1)
+    if version:
+        uri = f"models:/{name}/{version}"
     folder = find_model_folder(download_model(uri, tracking_uri=tracking_uri))
     return ServedModel(PDModel.load(folder), name, version or _local_version(folder), text, _references(folder))

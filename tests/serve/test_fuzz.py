@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from techscore.cli import app as cli
 from techscore.serve import ServiceConfig, create_app
+from techscore.serve.background import running_service
 from techscore.serve.snapshot_store import write_snapshot
-from tests.serve._live import live_server
 from tests.serve.conftest import as_records
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
@@ -38,7 +38,7 @@ def service(served, frame, tmp_path_factory):
     write_snapshot(frame.head(50), folder / "snapshots", as_of="2024-06-30")
     config = ServiceConfig(model=served.source, audit=folder / "audit.sqlite", keys=keys,
                            snapshots=folder / "snapshots")
-    with live_server(create_app(config, served=served)) as base:
+    with running_service(create_app(config, served=served)) as base:
         yield base, json.loads(added.output)["token"], frame.head(60)
 
 

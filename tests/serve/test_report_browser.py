@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from techscore.serve import ServiceConfig, create_app
+from techscore.serve.background import running_service
 from techscore.serve.snapshot_store import write_snapshot
-from tests.serve._live import live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
@@ -40,7 +40,7 @@ def test_report_page_in_chromium_shows_the_reasons_in_both_languages(browser, se
     write_snapshot(frame.head(50), tmp_path / "snapshots", as_of="2024-06-30")
     code = frame["uscc"].iloc[7]
     config = ServiceConfig(model=served.source, audit=tmp_path / "audit.sqlite", snapshots=tmp_path / "snapshots")
-    with live_server(create_app(config, served=served)) as base:
+    with running_service(create_app(config, served=served)) as base:
         decision = httpx.post(f"{base}/v1/firms/score", json={"firms": [code]}, timeout=30).json()["results"][0]
         pages = {lang: _open(f"{base}/v1/firms/{code}/report?lang={lang}") for lang in ("zh", "en")}
     raising = [r for r in decision["reasons"] if r["shap"] > 0.005]
