@@ -19,7 +19,7 @@ AUC and on mean Brier); JSON in `benchmarks/results/peers.json` with the command
 peer whose package is missing or fails is recorded with its error, never dropped.
 
     python benchmarks/bench_peers.py                                        # full: every dataset, 5 folds
-    python benchmarks/bench_peers.py --datasets australian --folds 2 --out /tmp/peers.json   # smoke
+    python benchmarks/bench_peers.py --folds 2 --sample 0.3 --out /tmp/peers.json   # smoke
 
 The peers need `pip install -e .[bench]` (toad, scorecardpy; optbinning is a runtime dependency).
 """
@@ -215,9 +215,12 @@ def ranks(models: dict[str, dict]) -> dict[str, int | None]:
     return {"auc": auc.index("techscore") + 1, "brier": brier.index("techscore") + 1, "models": len(ok)}
 
 
-def run_dataset(name: str, *, folds: int, seed: int, threads: int, peers: list[str], log) -> dict:
+def run_dataset(name: str, *, folds: int, seed: int, threads: int, peers: list[str], log,
+                sample: float | None = None) -> dict:
     try:
         spec = ts.load_experiment(ROOT / "experiments" / f"{name}.toml", workspace=ROOT)
+        if sample is not None:  # smoke runs only: a stratified share of the rows, drawn with the split's seed
+            spec = spec.model_copy(update={"data": spec.data.model_copy(update={"sample": sample})})
         ds = ts.load_dataset(spec)
     except Exception as exc:  # noqa: BLE001 - a registry dataset whose package is missing, say
         return _failure("unavailable", exc)
@@ -227,7 +230,7 @@ def run_dataset(name: str, *, folds: int, seed: int, threads: int, peers: list[s
     partition = [np.sort(test) for _, test in splitter.split(np.zeros(len(y)), y)]
     entry: dict = {
         "status": "ok", "experiment": f"experiments/{name}.toml", "source": str(ds.summary.get("source", "")),
-        "rows": len(y), "defaults": int(y.sum()), "features": X.shape[1],
+        "rows": len(y), "sample": sample, "defaults": int(y.sum()), "features": X.shape[1],
         "categorical": sum(f.kind == "categorical" for f in ds.features), "models": {},
     }
     log(f"{name}: {len(y):,} rows, {X.shape[1]} features; techscore ...")
@@ -267,6 +270,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="threads of the boosting peers")
     parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--sample", type=float, default=None, help="smoke runs: a stratified share of each dataset")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "peers.json")
     args = parser.parse_args()
     peers = [p for p in args.peers.split(",") if p]
@@ -286,7 +290,7 @@ def main() -> None:
     start = time.perf_counter()
     for name in [d for d in args.datasets.split(",") if d]:
         results["datasets"][name] = run_dataset(name, folds=args.folds, seed=args.seed, threads=args.threads,
-                                                peers=peers, log=log)
+                                                peers=peers, log=log, sample=args.sample)
     results["seconds"] = time.perf_counter() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
