@@ -143,7 +143,9 @@ def _numbers(values: pd.Series, path: Path, column: str) -> pd.Series | None:
     parsed = pd.to_numeric(text, errors="coerce")
     given = text.notna()
     bad = given & parsed.isna()
-    if not given.any() or bad.mean() > 0.1 * given.mean():
+    if not given.any():  # an empty column: numbers, all missing (as pandas reads it from a CSV with a header)
+        return parsed.astype("float64")
+    if bad.mean() > 0.1 * given.mean():
         return None
     if bad.any():
         at = int(np.flatnonzero(bad.to_numpy())[0])

@@ -117,3 +117,10 @@ def test_australian_experiment_spec_reads_the_real_file():
     assert ds.X.shape == (690, 14) and int(ds.y.sum()) == 307
     assert sum(f.kind == "categorical" for f in ds.features) == 8
     assert ds.X.isna().any(axis=None)  # the mirror writes a few values as NA: read as missing, not as words
+
+
+def test_an_empty_column_stays_numeric(tmp_path):
+    path = _export(tmp_path, [f"{r.rsplit(' ', 1)[0]} ? {r.rsplit(' ', 1)[1]}" for r in _rows()])
+    ds = load_tabular(path, target="class", columns=[*COLUMNS[:3], "unused", "class"])
+    unused = next(f for f in ds.features if f.name_en == "unused")
+    assert unused.kind == "numeric" and ds.X[unused.id].isna().all()
