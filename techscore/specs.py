@@ -232,6 +232,14 @@ class DataSpec(SpecPart):
     """Tabular data: declared risk direction of named columns (others: none)."""
     sample: Fraction | None = None
     """Use a stratified random share of the rows (quick checks)."""
+    columns: list[str] | None = None
+    """Tabular data without a header row (whitespace-separated `.dat`, `.txt`, `.data`, or such a CSV): the names
+    of its columns, in order."""
+    categorical: list[str] = Field(default_factory=list)
+    """Tabular data: columns holding category codes, even when the codes are numbers."""
+    event: str | None = None
+    """Tabular data: the target value that marks a default (e.g. "bad"; the other value is 0). Default: the
+    target holds 0/1 or false/true."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:

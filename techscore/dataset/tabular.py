@@ -1,4 +1,8 @@
-"""Plain tabular data (one row per firm or loan, a label column) as a `LoanDataset`: ARFF, CSV or Parquet.
+"""Plain tabular data (one row per firm or loan, a label column) as a `LoanDataset`: ARFF, CSV, Parquet or
+whitespace-separated text (`.dat`, `.txt`, `.data`, as UCI ships it; its column names given by the caller).
+
+Files are read as hand-exported: a row with the wrong number of fields, a stray word in a column of numbers, a
+label outside the declared values each stop the load with the file, row and column named.
 
 Real column names are often not valid model feature names (LightGBM refuses `[ ] { } , : "`; the Polish data
 has `(current assets - inventories) / long-term liabilities`), so every column gets a safe internal id
@@ -28,7 +32,12 @@ __all__ = ["TABULAR_GROUP", "feature_id", "load_tabular", "read_arff", "read_tab
 
 TABULAR_GROUP = "tabular"
 """`FeatureMeta.group` of columns that come from a plain table rather than the catalogue."""
-SUFFIXES: tuple[str, ...] = (".arff", ".csv", ".parquet", ".pq")
+SUFFIXES: tuple[str, ...] = (".arff", ".csv", ".parquet", ".pq", ".dat", ".txt", ".data")
+WHITESPACE_SUFFIXES: tuple[str, ...] = (".dat", ".txt", ".data")
+MISSING = ("?", "", "NA")
+"""Fields read as missing in a file without a header row (`?` is UCI's mark, `NA` R's, as pandas reads CSV)."""
+PACKAGE_PREFIX = "package:"
+"""`tabular = "package:NAME/path/in/package.csv"`: a data file shipped inside an installed Python package."""
 
 
 def feature_id(position: int) -> str:
@@ -77,8 +86,9 @@ def _attribute(rest: str, path: Path, line: int) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """ARFF, CSV or Parquet, chosen by suffix."""
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """ARFF, CSV, Parquet or whitespace-separated text, chosen by suffix. `columns` names the columns of a file
+    without a header row (required for whitespace-separated text; for CSV it means the file has no header)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"tabular data file {path} does not exist.")
@@ -86,22 +96,82 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if suffix == ".arff":
         return read_arff(path)
     if suffix == ".csv":
-        return pd.read_csv(path, na_values=["?"])
+        if columns is None:
+            return pd.read_csv(path, na_values=["?"])
+        return _checked_rows(path, [_csv_fields(line) for line in _lines(path)], columns)
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
+    if suffix in WHITESPACE_SUFFIXES:
+        if not columns:
+            raise SchemaError(f"{path}: a whitespace-separated file has no header row; give the names of its "
+                              f"columns (data.columns in the experiment spec).")
+        return _checked_rows(path, [(n, line.split()) for n, line in _lines(path)], columns)
     raise SchemaError(f"{path}: tabular data must be one of {', '.join(SUFFIXES)}; got '{suffix}'.")
 
 
-def _label(values: pd.Series, path: Path, target: str) -> pd.Series:
+def _lines(path: Path) -> list[tuple[int, str]]:
+    text = path.read_text(encoding="utf-8-sig", errors="strict")
+    return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+def _csv_fields(numbered: tuple[int, str]) -> tuple[int, list[str]]:
+    import csv
+
+    n, line = numbered
+    return n, [f.strip() for f in next(csv.reader([line]))]
+
+
+def _checked_rows(path: Path, rows: list[tuple[int, list[str]]], columns: Sequence[str]) -> pd.DataFrame:
+    """Numbered rows of text fields as a DataFrame of strings (`MISSING` fields missing), every row checked to
+    hold exactly one field per column."""
+    fields: list[list[str]] = []
+    for n, values in rows:
+        if len(values) != len(columns):
+            raise SchemaError(f"{path}: line {n}: expected {len(columns)} fields ({', '.join(columns[:3])}, ...); "
+                              f"got {len(values)}.")
+        fields.append(values)
+    frame = pd.DataFrame(fields, columns=list(columns), dtype="string")
+    return frame.mask(frame.isin(MISSING))
+
+
+def _numbers(values: pd.Series, path: Path, column: str) -> pd.Series | None:
+    """`values` as float64 when the column holds numbers, None when it holds words. A column of numbers with a
+    few words in it (a hand-edited export) is an error naming the first such row."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    text = values.astype("string").str.strip()
+    parsed = pd.to_numeric(text, errors="coerce")
+    given = text.notna()
+    bad = given & parsed.isna()
+    if not given.any():  # an empty column: numbers, all missing (as pandas reads it from a CSV with a header)
+        return parsed.astype("float64")
+    if bad.mean() > 0.1 * given.mean():
+        return None
+    if bad.any():
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SchemaError(f"{path}: data row {at + 1}: column '{column}' holds numbers, but this row has "
+                          f"{text.iloc[at]!r}; fix the row, or list the column in data.categorical.")
+    return parsed.astype("float64")
+
+
+def _label(values: pd.Series, path: Path, target: str, event: str | None = None) -> pd.Series:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
         raise SchemaError(f"{path}: target column '{target}' is empty in row {row}.")
-    text = values.astype("string").str.strip().str.lower()
+    text = values.astype("string").str.strip()
+    if event is not None:
+        seen = list(dict.fromkeys(text))
+        if event not in seen or len(seen) != 2:
+            raise SchemaError(f"{path}: target column '{target}' must hold two values, one of them the event "
+                              f"{event!r}; got {', '.join(map(repr, seen[:5]))}.")
+        return (text == event).astype("int64")
+    text = text.str.lower()
     mapping = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
     out = text.map(mapping)
     if out.isna().any():
-        bad = text[out.isna()].iloc[0]
-        raise SchemaError(f"{path}: target column '{target}' must hold 0/1 (or false/true); got {bad!r}.")
+        at = int(np.flatnonzero(out.isna().to_numpy())[0])
+        raise SchemaError(f"{path}: row {at + 1}: target column '{target}' must hold 0/1 (or false/true, or name "
+                          f"the event value with data.event); got {text.iloc[at]!r}.")
     return out.astype("int64")
 
 
@@ -124,6 +194,9 @@ def load_tabular(
     sample: float | None = None,
     seed: int = 0,
     name: str | None = None,
+    columns: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    event: str | None = None,
 ) -> LoanDataset:
     """Read a tabular file into a `LoanDataset` with safe feature ids and the real names kept for display.
 
@@ -136,13 +209,16 @@ def load_tabular(
     segment_columns : columns kept as they are but not features: for metrics by segment.
     directions : declared risk direction (+1, -1, 0) by column name or feature id; undeclared columns get 0.
     sample : keep a stratified random share of rows (quick checks), drawn with `seed`.
+    columns : names of the columns of a file without a header row (whitespace-separated text, or such a CSV).
+    categorical : columns holding category codes, even when the codes are numbers.
+    event : the target value that marks a default (the other value is 0); default: 0/1 or false/true.
     """
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, columns)
     if target not in table.columns:
         shown = ", ".join(map(str, table.columns[:5]))
         raise SchemaError(f"{path}: target column '{target}' not found; columns are {shown}, ...")
-    y = _label(table[target], path, target)
+    y = _label(table[target], path, target, event)
     index = pd.RangeIndex(len(table), name="row")
     if id_column is not None:
         if id_column not in table.columns:
@@ -152,17 +228,21 @@ def load_tabular(
     absent = [c for c in kept if c not in table.columns]
     if absent:
         raise SchemaError(f"{path}: column{'s' if len(absent) > 1 else ''} {', '.join(absent)} not found.")
-    columns = [c for c in table.columns if c not in (target, id_column, *kept)]
+    features_in = [c for c in table.columns if c not in (target, id_column, *kept)]
     directions = dict(directions or {})
-    unknown = set(directions) - set(map(str, columns)) - {feature_id(i) for i in range(len(columns))}
+    unknown = set(directions) - set(map(str, features_in)) - {feature_id(i) for i in range(len(features_in))}
     if unknown:
         raise SchemaError(f"{path}: directions name columns that are not in the file: {', '.join(sorted(unknown)[:5])}.")
+    absent = sorted(set(categorical) - set(map(str, features_in)))
+    if absent:
+        raise SchemaError(f"{path}: categorical names columns that are not features of the file: {', '.join(absent[:5])}.")
     features, data = [], {}
-    for i, column in enumerate(columns):
+    for i, column in enumerate(features_in):
         fid = feature_id(i)
         values = table[column]
-        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-            kind, data[fid] = "numeric", values.astype("float64")
+        numbers = None if str(column) in categorical else _numbers(values, path, str(column))
+        if numbers is not None:
+            kind, data[fid] = "numeric", numbers
             categories: tuple[str, ...] = ()
         else:
             text = values.astype("string")
@@ -188,7 +268,7 @@ def load_tabular(
     if sample is not None:
         frame = frame.iloc[stratified_sample(frame[LABEL].to_numpy(), sample, seed)]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    options = {"target": target, "id_column": id_column, "date_column": date_column,
+    options = {"target": target, "id_column": id_column, **_reading(columns, categorical, event), "date_column": date_column,
                "segment_columns": list(segment_columns), "directions": directions, "sample": sample,
                "seed": seed if sample is not None else None}
     summary = {
@@ -200,3 +280,11 @@ def load_tabular(
         frame=frame, features=features, fingerprint=fingerprint({path.name: digest}, TABULAR_GROUP, options),
         name=name or path.stem, summary=summary, path=path,
     )
+
+
+def _reading(columns: Sequence[str] | None, categorical: Sequence[str], event: str | None) -> dict:
+    """The reading options that change the dataset, for its fingerprint (absent when unused, so fingerprints of
+    files read without them stay as they were)."""
+    given = {"columns": list(columns) if columns else None, "categorical": sorted(categorical) or None,
+             "event": event}
+    return {k: v for k, v in given.items() if v is not None}

@@ -14,7 +14,7 @@ import numpy as np
 from techscore.exceptions import ModelError
 from techscore.specs import CALIBRATION_METHODS
 
-__all__ = ["Calibrator", "fit_calibrator", "sigmoid"]
+__all__ = ["Calibrator", "affine_fit", "fit_calibrator", "sigmoid"]
 
 EPS = 1e-9
 
@@ -73,13 +73,27 @@ class Calibrator:
 
 
 def _platt(margin: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """Maximum-likelihood (a, b) of ``P(y=1) = sigmoid(a * margin + b)``: Newton's method with a backtracking
-    line search (Lin, Lin and Weng 2007), on Platt's smoothed targets so that a separable validation set still
-    gives finite coefficients."""
+    """Maximum-likelihood (a, b) of ``P(y=1) = sigmoid(a * margin + b)`` on Platt's smoothed targets, so that a
+    separable validation set still gives finite coefficients."""
     n1, n0 = float(y.sum()), float(len(y) - y.sum())
     t = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
+    return _logistic_fit(margin, t, start=np.log((n1 + 1) / (n0 + 1)), iterations=iterations)
+
+
+def affine_fit(margin: np.ndarray, probability: np.ndarray) -> tuple[float, float]:
+    """(a, b) of the affine log-odds map ``sigmoid(a * margin + b)`` closest (cross-entropy) to known
+    probabilities rather than to 0/1 outcomes: the best any Platt calibration of `margin` could do, e.g. against
+    a synthetic world's true PDs (`techscore.reports.oracle`)."""
+    t = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)
+    rate = float(np.clip(t.mean(), EPS, 1 - EPS))
+    return _logistic_fit(np.asarray(margin, dtype=np.float64), t, start=float(np.log(rate / (1 - rate))))
+
+
+def _logistic_fit(margin: np.ndarray, t: np.ndarray, *, start: float, iterations: int = 100) -> tuple[float, float]:
+    """Minimise the cross-entropy of ``sigmoid(a * margin + b)`` against targets `t` in [0, 1]: Newton's method
+    with a backtracking line search (Lin, Lin and Weng 2007), from a = 0, b = `start`."""
     if np.ptp(margin) < 1e-12:  # a constant booster: only the base rate can be learned
-        rate = float(t.mean())
+        rate = float(np.clip(t.mean(), EPS, 1 - EPS))
         return 0.0, float(np.log(rate / (1 - rate)))
     X = np.column_stack([margin, np.ones_like(margin)])
 
@@ -87,7 +101,7 @@ def _platt(margin: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[fl
         z = X @ w
         return float(np.sum(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - t * z))
 
-    w = np.array([0.0, np.log((n1 + 1) / (n0 + 1))])
+    w = np.array([0.0, start])
     f = loss(w)
     for _ in range(iterations):
         p = sigmoid(X @ w)

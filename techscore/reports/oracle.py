@@ -5,6 +5,12 @@ The oracle ranks loans by their true PD, so its AUC is the best any model could 
 outcomes; the gap is what the model leaves on the table. Calibration compares, in each grade, the model's mean PD
 with the mean true PD (the aim: within 1 percentage point), beside the observed default rate, which is noisy.
 
+Two columns say why a grade misses: `gap_se`, the standard error of its gap (the spread of model minus true PD
+over its loans; a grade of a dozen loans cannot show a 1 pp gap), and `affine_gap`, the gap left when the model's
+log-odds are mapped by the best affine map fitted to the true PDs themselves (`calibrate.affine_fit`): the best
+any Platt calibration could do. A grade whose `affine_gap` still misses the aim misses it through the shape of
+the booster's margin, which only a non-affine map (isotonic, giving up SHAP additivity) could bend.
+
 >>> report = oracle_report(result.predictions, "demo-output/world")   # doctest: +SKIP
 >>> oracle_summary(report)                                            # doctest: +SKIP
 'oracle: model AUC 0.801 vs oracle AUC 0.874 on 9,812 test loans; ...'
@@ -19,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from techscore.exceptions import SchemaError
+from techscore.model.calibrate import EPS, affine_fit, sigmoid
 from techscore.model.metrics import auc
 from techscore.synth.truth import LOAN_TRUTH_FILE, TRUE_PD
 
@@ -31,12 +38,14 @@ CALIBRATION_AIM = 0.01
 @dataclass(frozen=True)
 class OracleReport:
     """Model AUC, oracle AUC and the per-grade calibration table (grade, loans, defaults, observed rate, mean model
-    PD, mean true PD, gap = model - true)."""
+    PD, mean true PD, gap = model - true, its standard error `gap_se`, and `affine_gap`, the gap after the best
+    affine recalibration of the model's log-odds against the true PDs, whose slope and intercept are `affine`)."""
 
     loans: int
     model_auc: float
     oracle_auc: float
     by_grade: pd.DataFrame
+    affine: tuple[float, float] = (1.0, 0.0)
 
     @property
     def max_grade_gap(self) -> float:
@@ -45,7 +54,8 @@ class OracleReport:
 
     def as_dict(self) -> dict:
         return {"loans": self.loans, "model_auc": self.model_auc, "oracle_auc": self.oracle_auc,
-                "max_grade_gap": self.max_grade_gap, "by_grade": self.by_grade.to_dict(orient="records")}
+                "max_grade_gap": self.max_grade_gap, "affine": list(self.affine),
+                "by_grade": self.by_grade.to_dict(orient="records")}
 
 
 def read_loan_truth(world: str | Path) -> pd.DataFrame:
@@ -73,21 +83,29 @@ def oracle_report(predictions: pd.DataFrame, world: str | Path | pd.DataFrame, *
         raise SchemaError(f"{unmatched} predicted loans have no true PD in the world's {LOAN_TRUTH_FILE} "
                           f"(e.g. {shown}); were the predictions made on another world?")
     y = rows[label].to_numpy(dtype=np.float64)
-    table = (rows.assign(grade=rows["grade"].astype(str))
-             .groupby("grade", sort=False)
-             .agg(loans=(label, "size"), defaults=(label, "sum"), mean_pd=("pd", "mean"), mean_true_pd=(TRUE_PD, "mean")))
+    p = np.clip(rows["pd"].to_numpy(dtype=np.float64), EPS, 1 - EPS)
+    log_odds = np.log(p / (1 - p))
+    a, b = affine_fit(log_odds, rows[TRUE_PD].to_numpy(dtype=np.float64))
+    rows = rows.assign(grade=rows["grade"].astype(str), error=rows["pd"] - rows[TRUE_PD],
+                       affine_pd=sigmoid(a * log_odds + b))
+    table = (rows.groupby("grade", sort=False)
+             .agg(loans=(label, "size"), defaults=(label, "sum"), mean_pd=("pd", "mean"), mean_true_pd=(TRUE_PD, "mean"),
+                  error_sd=("error", "std"), mean_affine_pd=("affine_pd", "mean")))
     if grade_order is not None:
         table = table.reindex([g for g in grade_order if g in table.index])
     else:
         table = table.sort_values("mean_true_pd")
     table["observed_rate"] = table["defaults"] / table["loans"]
     table["gap"] = table["mean_pd"] - table["mean_true_pd"]
+    table["gap_se"] = (table.pop("error_sd") / np.sqrt(table["loans"])).fillna(0.0)
+    table["affine_gap"] = table.pop("mean_affine_pd") - table["mean_true_pd"]
     return OracleReport(loans=len(rows), model_auc=auc(y, rows["pd"]), oracle_auc=auc(y, rows[TRUE_PD]),
-                        by_grade=table.reset_index())
+                        by_grade=table.reset_index(), affine=(a, b))
 
 
 def oracle_summary(report: OracleReport) -> str:
-    """One line for the demo: the AUCs, the grades within the calibration aim, and the worst grade."""
+    """One line for the demo: the AUCs, the grades within the calibration aim, and the worst grade with its standard
+    error and what the best affine recalibration against the truth would leave there."""
     t = report.by_grade
     if not len(t):
         return f"oracle: no test loans to compare (model AUC {report.model_auc:.3f})."
@@ -96,4 +114,12 @@ def oracle_summary(report: OracleReport) -> str:
     return (f"oracle: model AUC {report.model_auc:.3f} vs oracle AUC {report.oracle_auc:.3f} (true PDs ranked) on "
             f"{report.loans:,} test loans; mean PD within {CALIBRATION_AIM * 100:.0f} pp of the true PD in "
             f"{int(within.sum())} of {len(t)} grades ({t.loc[within, 'loans'].sum() / report.loans:.1%} of loans), "
-            f"largest gap {worst['gap'] * 100:+.2f} pp in {worst['grade']} ({int(worst['loans']):,} loans)")
+            f"largest gap {worst['gap'] * 100:+.2f} pp in {worst['grade']} ({int(worst['loans']):,} loans, standard "
+            f"error {worst['gap_se'] * 100:.2f} pp); the best affine recalibration against the true PDs leaves "
+            f"{worst['affine_gap'] * 100:+.2f} pp there ({_why(worst['affine_gap'])})")
+
+
+def _why(affine_gap: float) -> str:
+    if abs(affine_gap) > CALIBRATION_AIM:
+        return "the margin's shape: no SHAP-additive calibration reaches the aim in that grade"
+    return "within the aim: a better-fitted Platt map would close it"
