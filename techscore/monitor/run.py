@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 
 from techscore.model.pdmodel import PDModel
+from techscore.monitor.backtest import backtest_table
 from techscore.monitor.drivers import driver_table
+from techscore.monitor.events import EVENT_TABLES, event_codes_by_firm, event_signals
 from techscore.monitor.migration import migration_matrix
+from techscore.monitor.performance import performance_row
 from techscore.monitor.snapshot import Snapshot, take_snapshot
 from techscore.monitor.spec import MonitorSpec
 from techscore.monitor.stability import stability_table
@@ -22,7 +25,8 @@ from techscore.scoring.score import VALIDATION_RULE_COLUMN
 
 __all__ = ["MonitorResult", "TABLES", "run_monitor"]
 
-TABLES: tuple[str, ...] = ("scores", "stability", "drivers", "migration", "early_warnings")
+TABLES: tuple[str, ...] = ("scores", "stability", "drivers", "migration", "early_warnings", "events", "performance",
+                           "backtest")
 """Tables written to the output folder, each as Parquet and CSV."""
 
 
@@ -80,6 +84,15 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
                                                     .sum())
     if "early_warnings" in parts:
         metrics["early_warnings"] = float(len(parts["early_warnings"]))
+    if "events" in parts:
+        metrics["events"] = float(len(parts["events"]))
+    perf = parts["performance"].iloc[0] if "performance" in parts else None
+    if perf is not None:
+        metrics |= {k: float(perf[k]) for k in ("expected_auc", "expected_default_rate", "realized_auc",
+                                                "realized_default_rate") if np.isfinite(perf[k])}
+    if "backtest" in parts and len(parts["backtest"]):
+        bt = parts["backtest"]
+        metrics["backtest_red_grades"] = float(((bt["light"] == "red") & (bt["grade"] != "(all)")).sum())
     if "drivers" in parts and len(parts["drivers"]):
         whole = parts["drivers"].loc[parts["drivers"]["segment"] == "(all)"]
         metrics["mean_logodds_change"] = float(whole["mean_logodds_after"].iloc[0]
@@ -94,6 +107,11 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
         client.log_artifact(rid, str(path), artifact_path="monitor")
     client.set_terminated(rid)
     return rid
+
+
+def _outcome_window(spec: MonitorSpec, model: PDModel) -> int:
+    """The label window: the spec's, else the model's provenance, else 12 months."""
+    return int(spec.outcomes.window_months or model.info.get("window_months") or 12)
 
 
 def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str | None = None,
@@ -118,6 +136,15 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
 
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment_id = ensure_experiment(client, spec.experiment)
+    from techscore.dataset.build import default_observation_end
+    from techscore.sources import validate
+
+    # the raw tables the event signals and outcomes read, validated once (rejected rows left out, as in scoring)
+    raw = validate(spec.resolve(spec.data)).valid
+    raw = {name: raw[name] for name in EVENT_TABLES}
+    window = _outcome_window(spec, model)
+    observed = (pd.Timestamp(spec.outcomes.observation_end) if spec.outcomes.observation_end
+                else default_observation_end(raw["loans"]))
     previous: Snapshot | None = None
     with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
         for as_of in spec.dates:
@@ -130,15 +157,24 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                 parts["stability"] = stability_table(previous, snap)
                 parts["drivers"] = driver_table(previous, snap, segments=segment)
                 parts["migration"] = _migration_long(previous, snap)
+                parts["events"] = event_signals(raw, previous.as_of, as_of, firms=snap.uscc, options=spec.events)
                 parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
                                                          grade_drop=t.grade_drop, watch_grade=t.watch_grade,
-                                                         reasons=t.reasons)
+                                                         reasons=t.reasons,
+                                                         events=event_codes_by_firm(parts["events"]))
+            parts["performance"] = pd.DataFrame([performance_row(as_of, snap.scores()["pd"], raw["loans"],
+                                                                 window_months=window, observation_end=observed)])
+            parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades, window_months=window,
+                                               observation_end=observed, amber_p=spec.outcomes.amber_p,
+                                               red_p=spec.outcomes.red_p)
             for name, frame in parts.items():
                 collected[name].append(frame)
             if client is not None:
                 runs.append(_log_run(spec, client, experiment_id, snap, parts, Path(tmp)))
             previous = snap
-    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in collected.items()}
+    # dates without rows (no events, no ended window) are left out of the concatenation, keeping the columns
+    tables = {name: pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+              for name, frames in collected.items()}
     for name, frame in tables.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
         frame.to_csv(out / f"{name}.csv", index=False)
