@@ -33,6 +33,9 @@ def test_traffic_light_bands() -> None:
     assert [traffic_light(p) for p in (0.5, 0.05, 0.049, 0.001, 0.0009)] == ["green", "green", "amber", "amber",
                                                                                "red"]
     assert traffic_light(0.02, amber_p=0.01, red_p=0.001) == "green" and traffic_light(float("nan")) == "n/a"
+    # the README's worked row: 5 defaults of 100 at 2%: binomial 0.051 (green alone), Jeffreys 0.029 (amber)
+    assert binomial_p(5, 100, 0.02) == pytest.approx(0.0508, abs=1e-4)
+    assert jeffreys_p(5, 100, 0.02) == pytest.approx(0.0286, abs=1e-4) and traffic_light(jeffreys_p(5, 100, 0.02)) == "amber"
 
 
 def _book() -> tuple[pd.DataFrame, pd.DataFrame]:
