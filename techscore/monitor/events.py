@@ -199,18 +199,37 @@ def _patent_events(b: dict, a: dict) -> pd.DataFrame:
 
 
 def _cert_events(b: dict, a: dict) -> pd.DataFrame:
-    old, new = b["enterprises"].set_index("uscc"), a["enterprises"].set_index("uscc")
+    old, new = b["enterprises"], a["enterprises"]
+    uscc = old["uscc"].to_numpy(object)
+    pos = pd.Index(new["uscc"].to_numpy(object)).get_indexer(uscc)     # -1: the firm is not in the later tables
+    found = pos >= 0
     parts = []
     for cert in CERTIFICATIONS:
         if cert not in old:
             continue
-        held = old.index[old[cert].notna().to_numpy(bool)]
-        now = new[cert].reindex(held) if cert in new else pd.Series(pd.NaT, index=held)
-        lost = held[now.isna().to_numpy(bool) & held.isin(new.index)]
+        held_after = np.zeros(len(uscc), bool)
+        if cert in new:
+            held_after[found] = new[cert].notna().to_numpy(bool)[pos[found]]
+        lost = uscc[old[cert].notna().to_numpy(bool) & found & ~held_after]
         zh, en = CERT_NAMES[cert]
         parts.append(_rows(lost, "CERT_LOST", "medium", [f"失去{zh}认定"] * len(lost),
                            [f"Lost the {en} certification"] * len(lost)))
     return pd.concat(parts, ignore_index=True) if parts else _rows([], "CERT_LOST", "medium", [], [])
+
+
+def _trim(tables: dict[str, pd.DataFrame], d_b: pd.Timestamp, d_a: pd.Timestamp,
+          opt: EventOptions) -> dict[str, pd.DataFrame]:
+    """Only the rows and columns the signals can read (the point-in-time views then cut far less): invoices dated
+    in the partner window or due in a late-payment window, invention patents, the registry's certification dates."""
+    sc = tables["supply_chain"]
+    recent = (sc["date"] >= d_a - pd.DateOffset(months=opt.partner_months)).to_numpy(bool, na_value=False)
+    if "due_date" in sc:
+        recent = recent | (sc["due_date"] >= d_b - pd.DateOffset(months=opt.late_months)).to_numpy(bool, na_value=False)
+    ip = tables["ip_rights"]
+    ent = tables["enterprises"]
+    return dict(tables, supply_chain=sc.loc[recent],
+                ip_rights=ip.loc[(ip["kind"] == "invention").to_numpy(bool, na_value=False)],
+                enterprises=ent[[c for c in ("uscc", "founded", *CERTIFICATIONS) if c in ent.columns]])
 
 
 def event_signals(sources: Any, as_of_before: Any, as_of_after: Any, *, sources_after: Any = None,
@@ -229,15 +248,16 @@ def event_signals(sources: Any, as_of_before: Any, as_of_after: Any, *, sources_
     if d_a <= d_b:
         raise ValueError(f"event signals need a later date after the earlier one; got {as_of_before} and "
                          f"{as_of_after}")
-    tables_b = as_tables(sources, EVENT_TABLES)
-    tables_a = tables_b if sources_after is None else as_tables(sources_after, EVENT_TABLES)
+    tables_b = _trim(as_tables(sources, EVENT_TABLES), d_b, d_a, opt)
+    tables_a = tables_b if sources_after is None else _trim(as_tables(sources_after, EVENT_TABLES), d_b, d_a, opt)
     b = known_as_of(tables_b, d_b, pit, EVENT_TABLES)
     a = known_as_of(tables_a, d_a, pit, EVENT_TABLES)
     events = pd.concat([_tax_events(b, a, pit), _partner_events(a, d_b, d_a, opt), _loan_default_events(a, d_b),
                         _late_events(b, a, d_b, d_a, opt), _patent_events(b, a), _cert_events(b, a)],
                        ignore_index=True)
     if firms is not None:
-        events = events.loc[events["uscc"].isin(pd.Index(list(firms), dtype="string"))]
+        wanted = set(map(str, firms))      # a set: pandas' isin on Arrow strings loops in Python over the values
+        events = events.loc[np.fromiter((u in wanted for u in events["uscc"].to_numpy(object)), bool, len(events))]
     order = {c: i for i, c in enumerate(EVENT_CODES)}
     events = events.assign(_o=events["code"].map(order)).sort_values(["uscc", "_o"], kind="stable")
     events.insert(1, "as_of_before", d_b.date().isoformat())
