@@ -71,3 +71,18 @@ def test_performance_row_pending_then_known() -> None:
     assert row["outcomes"] == "known" and row["defaults"] == 1 and row["realized_default_rate"] == 0.5
     assert row["realized_auc"] == 1.0 and row["auc_difference"] == pytest.approx(1.0 - row["expected_auc"])
     assert row["default_rate_difference"] == pytest.approx(0.5 - 0.2)
+
+
+def test_expected_auc_agrees_with_nannyml_style_expected_roc_curve() -> None:
+    """NannyML's CBPE draws the ROC curve from expected confusion matrices (cumulative sums of p and 1 - p down the
+    sorted PDs) and integrates it; that counts each firm paired with itself, which vanishes as the book grows."""
+    from sklearn.metrics import auc as area
+
+    rng = np.random.default_rng(7)
+    p = np.round(1 / (1 + np.exp(-rng.normal(-3.5, 1.2, 5000))), 4)   # rounded: ties as on a master scale
+    order = np.argsort(-p, kind="stable")
+    values, starts = np.unique(-p[order], return_index=True)            # one ROC point per distinct PD
+    ends = np.r_[starts[1:], len(p)] - 1
+    tps, fps = np.cumsum(p[order])[ends], np.cumsum(1 - p[order])[ends]
+    tpr, fpr = np.r_[0, tps / tps[-1]], np.r_[0, fps / fps[-1]]
+    assert len(values) < len(p) and abs(area(fpr, tpr) - expected_auc(p)) < 2e-4
