@@ -69,6 +69,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("features_psi_moderate", "PSI 中度偏移特征数", "features with a moderate PSI shift", False),
     Metric("features_psi_significant", "PSI 显著偏移特征数", "features with a significant PSI shift", False),
     Metric("mean_logodds_change", "平均对数几率变化", "change of the mean log-odds", None),
+    Metric("events", "风险事件数", "event signals from the raw data", None),
+    Metric("expected_auc", "预期 AUC（基于置信度估计）", "expected AUC (confidence-based)", None),
+    Metric("expected_default_rate", "预期违约率", "expected default rate", None),
+    Metric("realized_auc", "实际 AUC", "realized AUC", True),
+    Metric("realized_default_rate", "实际违约率", "realized default rate", None),
+    Metric("backtest_red_grades", "回测红灯等级数", "grades red in the backtest", False),
 )}
 """Every metric name a run records."""
 

@@ -23,18 +23,22 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from techscore.model.pdmodel import PDModel
+from techscore.monitor.backtest import backtest_table
 from techscore.monitor.drivers import driver_table
+from techscore.monitor.events import EVENT_TABLES, event_codes_by_firm, event_signals
 from techscore.monitor.migration import migration_matrix
+from techscore.monitor.performance import performance_row
 from techscore.monitor.snapshot import Snapshot, take_snapshot
 from techscore.monitor.spec import MonitorSpec
 from techscore.monitor.stability import stability_table
 from techscore.monitor.warnings import early_warnings
-from techscore.scoring.raw import load_raw, raw_features
+from techscore.scoring.raw import RawTables, load_raw, raw_features
 from techscore.scoring.score import VALIDATION_RULE_COLUMN
 
 __all__ = ["MonitorResult", "TABLES", "monitor_features", "run_monitor"]
 
-TABLES: tuple[str, ...] = ("scores", "stability", "drivers", "migration", "early_warnings")
+TABLES: tuple[str, ...] = ("scores", "stability", "drivers", "migration", "early_warnings", "events", "performance",
+                           "backtest")
 """Tables written to the output folder, each as Parquet and CSV."""
 STREAMED: tuple[str, ...] = ("scores",)
 """Tables written date by date as they are computed (one row per firm and date), never held whole in memory."""
@@ -64,12 +68,13 @@ def _read_firms(path: Path) -> list[str]:
 
 
 def monitor_features(spec: MonitorSpec, model: PDModel, firms: list[str] | None = None,
-                     on_date: Callable[[str], None] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+                     on_date: Callable[[str], None] | None = None, *,
+                     raw: RawTables | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
     """Each date of `spec` with the portfolio's feature frame as of it (what `featurize_table` writes for that
-    date), the raw tables read and validated once for all dates."""
+    date), the raw tables read and validated once for all dates (`raw`, when already loaded by `load_raw`)."""
     from techscore.catalogue import load_catalogue
 
-    raw = load_raw(spec.resolve(spec.data))
+    raw = raw if raw is not None else load_raw(spec.resolve(spec.data))
     catalogue = load_catalogue(spec.workspace)
     for as_of in spec.dates:
         if on_date is not None:
@@ -141,6 +146,15 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
                                                     .sum())
     if "early_warnings" in parts:
         metrics["early_warnings"] = float(len(parts["early_warnings"]))
+    if "events" in parts:
+        metrics["events"] = float(len(parts["events"]))
+    perf = parts["performance"].iloc[0] if "performance" in parts else None
+    if perf is not None:
+        metrics |= {k: float(perf[k]) for k in ("expected_auc", "expected_default_rate", "realized_auc",
+                                                "realized_default_rate") if np.isfinite(perf[k])}
+    if "backtest" in parts and len(parts["backtest"]):
+        bt = parts["backtest"]
+        metrics["backtest_red_grades"] = float(((bt["light"] == "red") & (bt["grade"] != "(all)")).sum())
     if "drivers" in parts and len(parts["drivers"]):
         whole = parts["drivers"].loc[parts["drivers"]["segment"] == "(all)"]
         metrics["mean_logodds_change"] = float(whole["mean_logodds_after"].iloc[0]
@@ -156,6 +170,11 @@ def _log_run(spec: MonitorSpec, client, experiment_id: str, snap: Snapshot, part
         path.unlink()
     client.set_terminated(rid)
     return rid
+
+
+def _outcome_window(spec: MonitorSpec, model: PDModel) -> int:
+    """The label window: the spec's, else the model's provenance, else 12 months."""
+    return int(spec.outcomes.window_months or model.info.get("window_months") or 12)
 
 
 def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str | None = None,
@@ -186,13 +205,22 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
 
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment_id = ensure_experiment(client, spec.experiment)
+    from techscore.dataset.build import default_observation_end
+
+    # the raw tables, validated once: features for every date, the event signals and the outcomes read them
+    # (rejected rows left out, as in scoring)
+    loaded = load_raw(spec.resolve(spec.data))
+    raw = {name: loaded.result.valid[name] for name in EVENT_TABLES}
+    window = _outcome_window(spec, model)
+    observed = (pd.Timestamp(spec.outcomes.observation_end) if spec.outcomes.observation_end
+                else default_observation_end(raw["loans"]))
     previous: Snapshot | None = None
     scores = _ScoresWriter(out, t.reasons, model.feature_ids)
     done = False
     try:
         with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
             mark = time.perf_counter()
-            for as_of, frame in monitor_features(spec, model, firms, on_date):
+            for as_of, frame in monitor_features(spec, model, firms, on_date, raw=loaded):
                 now = time.perf_counter()
                 seconds["features"] += now - mark
                 snap, segment = _date_snapshot(spec, model, as_of, frame, explainer)
@@ -204,9 +232,17 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                     parts["stability"] = stability_table(previous, snap)
                     parts["drivers"] = driver_table(previous, snap, segments=segment)
                     parts["migration"] = _migration_long(previous, snap)
+                    parts["events"] = event_signals(raw, previous.as_of, as_of, firms=snap.uscc,
+                                                    options=spec.events)
                     parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
                                                              grade_drop=t.grade_drop, watch_grade=t.watch_grade,
-                                                             reasons=t.reasons)
+                                                             reasons=t.reasons,
+                                                             events=event_codes_by_firm(parts["events"]))
+                parts["performance"] = pd.DataFrame([performance_row(
+                    as_of, snap.scores()["pd"], raw["loans"], window_months=window, observation_end=observed)])
+                parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades,
+                                                   window_months=window, observation_end=observed,
+                                                   amber_p=spec.outcomes.amber_p, red_p=spec.outcomes.red_p)
                 for name, part in parts.items():
                     if name not in STREAMED:
                         collected[name].append(part)
@@ -220,7 +256,9 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
     finally:
         scores.close(keep=done)
     del previous
-    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in collected.items()}
+    # dates without rows (no events, no ended window) are left out of the concatenation, keeping the columns
+    tables = {name: pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+              for name, frames in collected.items()}
     for name, frame in tables.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
         frame.to_csv(out / f"{name}.csv", index=False)

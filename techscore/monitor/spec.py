@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from techscore.specs import SpecFile, SpecPart, load_spec
 
-__all__ = ["MonitorSpec", "Thresholds", "load_monitor_spec"]
+__all__ = ["EventOptions", "MonitorSpec", "Outcomes", "Thresholds", "load_monitor_spec"]
 
 
 class Thresholds(SpecPart):
@@ -21,6 +21,52 @@ class Thresholds(SpecPart):
     grade_drop: Annotated[int, Field(ge=1)] = 2
     watch_grade: str | None = None
     reasons: Annotated[int, Field(ge=1, le=20)] = 3
+
+
+class EventOptions(SpecPart):
+    """Thresholds of the event signals from the raw tables (`[events]`; `techscore.monitor.events`)."""
+
+    partner_months: Annotated[int, Field(ge=1, le=60)] = 12
+    """Trades within this many months before the later date make a trade partner."""
+    partner_share_high: Annotated[float, Field(gt=0, le=1)] = 0.2
+    """A defaulted partner's share of the firm's trade from which the event is high severity."""
+    late_months: Annotated[int, Field(ge=1, le=24)] = 6
+    """Invoices due within this many months before each date make the late-payment share."""
+    late_grace_days: Annotated[int, Field(ge=0)] = 30
+    """An invoice paid more than this many days after its due date, or unpaid by then, is late."""
+    late_share_rise: Annotated[float, Field(gt=0, le=1)] = 0.2
+    """The rise of the late share (by amount) between the dates that makes an event."""
+
+
+class Outcomes(SpecPart):
+    """Performance and backtest once outcomes arrive (`[outcomes]`; `techscore.monitor.performance`, `backtest`)."""
+
+    window_months: Annotated[int, Field(ge=1, le=60)] | None = None
+    """The label window; default the model's (`window_months` in its provenance), else 12."""
+    observation_end: str | None = None
+    """The last date outcomes are observed; default the loans table's last issue or default date."""
+    amber_p: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """Jeffreys p-value below which a backtest row is amber (the PD is too low at 95% confidence)."""
+    red_p: Annotated[float, Field(gt=0, lt=1)] = 0.001
+    """Jeffreys p-value below which it is red (99.9% confidence)."""
+
+    @field_validator("red_p")
+    @classmethod
+    def _below_amber(cls, red: float, info) -> float:
+        amber = info.data.get("amber_p")
+        if amber is not None and red >= amber:
+            raise ValueError(f"red_p must be below amber_p ({amber}); got {red}")
+        return red
+
+    @field_validator("observation_end")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return pd.Timestamp(value).date().isoformat()
+        except ValueError as exc:
+            raise ValueError(f"observation_end must be an ISO date (YYYY-MM-DD): {exc}") from None
 
 
 class MonitorSpec(SpecFile):
@@ -41,6 +87,8 @@ class MonitorSpec(SpecFile):
     experiment: str = "techscore_monitoring"
     """MLflow experiment of the per-date runs."""
     thresholds: Thresholds = Thresholds()
+    events: EventOptions = EventOptions()
+    outcomes: Outcomes = Outcomes()
 
     @field_validator("dates")
     @classmethod

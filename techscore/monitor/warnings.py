@@ -3,10 +3,13 @@
 A firm is listed when its PD rose by at least `pd_factor` times (code `PD_RISE`), its grade fell by at least
 `grade_drop` grades (`GRADE_DROP`), or it reached the watch grade or a worse one from a better one
 (`WATCH_GRADE`). Its reasons are the features whose SHAP value rose most between the dates (the risk each added),
-with a sentence in Chinese and English saying how the feature moved ("研发强度从 6.1% 降至 1.2%").
+with a sentence in Chinese and English saying how the feature moved ("研发强度从 6.1% 降至 1.2%"). Beside them,
+`events` holds the codes of the firm's event signals from the raw tables (`techscore.monitor.events`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,9 +29,11 @@ WARNING_CODES: dict[str, tuple[str, str]] = {
 
 
 def early_warnings(before: Snapshot, after: Snapshot, features: dict[str, FeatureMeta], *, pd_factor: float = 2.0,
-                   grade_drop: int = 2, watch_grade: str | None = None, reasons: int = 3) -> pd.DataFrame:
+                   grade_drop: int = 2, watch_grade: str | None = None, reasons: int = 3,
+                   events: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The firms scored at both dates that meet a trigger, highest later PD first: `uscc`, PDs and grades at both
-    dates, `codes` (triggers met, `;`-joined in a fixed order), and per reason k `reason_k` (feature id),
+    dates, `codes` (triggers met, `;`-joined in a fixed order), `events` (the firm's event codes from `events`, a
+    mapping uscc -> `;`-joined codes; empty when none), and per reason k `reason_k` (feature id),
     `reason_k_shap_change` (log-odds added), `reason_k_zh`, `reason_k_en`."""
     grades = list(after.grades)
     if watch_grade is not None and watch_grade not in grades:
@@ -52,6 +57,8 @@ def early_warnings(before: Snapshot, after: Snapshot, features: dict[str, Featur
         "grade_after": after.grade[ia][rows],
         "codes": [";".join(c for c, mask in triggers.items() if mask[r]) for r in rows],
     })
+    found = events or {}
+    out["events"] = pd.array([found.get(u, "") for u in out["uscc"]], dtype="string")
     delta = after.shap[ia[rows]] - before.shap[ib[rows]]
     ids = after.feature_ids
     k = min(reasons, len(ids))
