@@ -42,8 +42,9 @@ def test_monitor_writes_the_report_and_logs_it_to_every_run(monitored) -> None:
     assert summary["report"] == {"html": str(out / "monitor_report.html")}
     for anchor in ("portfolio", "stability", "drivers", "migration", "early-warnings"):
         assert f'id="{anchor}"' in page
-    for absent in ("performance", "backtest"):  # the tables are not in the folder: no section, no link
-        assert f'id="{absent}"' not in page and f'href="#{absent}"' not in page
+    for name in ("performance", "backtest"):  # a section (and its link) exactly when the table has rows
+        rows = len(pd.read_parquet(out / f"{name}.parquet"))
+        assert (f'id="{name}"' in page) == (f'href="#{name}"' in page) == (rows > 0), (name, rows)
     assert "src=\"http" not in page and "href=\"http" not in page  # self-contained
     # one chart per language for each pair's drivers; month labels of every later date
     assert page.count('class="zh" src="data:image/png') >= len(DATES) - 1

@@ -38,7 +38,7 @@ def test_events_sit_beside_the_early_warnings(monitored) -> None:
     assert {"events", "performance", "backtest"} <= set(TABLES)
     assert all((result.out / f"{name}.parquet").exists() for name in ("events", "performance", "backtest"))
     raw = validate(data).valid
-    scores, events = result.tables["scores"], result.tables["events"]
+    scores, events = result.table("scores"), result.tables["events"]
     assert len(events) > 0
     for before, after in zip(DATES, DATES[1:], strict=False):
         firms = scores.loc[scores["as_of"] == after, "uscc"]
@@ -53,7 +53,7 @@ def test_events_sit_beside_the_early_warnings(monitored) -> None:
 
 def test_performance_and_backtest_per_date(monitored) -> None:
     data, _, result, uri = monitored
-    perf, bt, scores = result.tables["performance"], result.tables["backtest"], result.tables["scores"]
+    perf, bt, scores = result.tables["performance"], result.tables["backtest"], result.table("scores")
     assert perf["as_of"].tolist() == DATES and (perf["outcomes"] == "known").all()
     loans = validate(data).valid["loans"]
     for as_of, row in perf.set_index("as_of").iterrows():
