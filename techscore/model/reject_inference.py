@@ -26,18 +26,25 @@ approved applicants (the README's "Reject inference" has the measured effect).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from techscore.catalogue import Catalogue, load_catalogue
+from techscore.dataset.build import month_start, unify_categories
+from techscore.sources.asof import sort_by_known
+from techscore.sources.load import load_sources
+from techscore.sources.schema import PointInTime
 from techscore.specs import REJECT_INFERENCE_METHODS as METHODS
 from techscore.specs import RejectInferenceSpec
 
-__all__ = ["METHODS", "Augmented", "Fitter", "approval_weights", "fuzzy_rows", "infer_rejects", "lgb_fitter",
-           "out_of_fold", "parcel"]
+__all__ = ["METHODS", "Augmented", "Fitter", "applicant_features", "approval_weights", "fuzzy_rows", "infer_rejects",
+           "lgb_fitter", "out_of_fold", "parcel", "rejected_applicants", "rejects_during"]
 
 Fitter = Callable[[pd.DataFrame, np.ndarray, np.ndarray | None], Callable[[pd.DataFrame], np.ndarray]]
 """Fits a binary classifier on (X, y, sample weight) and returns its probability function."""
@@ -109,7 +116,7 @@ def lgb_fitter(params: dict | None = None, *, num_boost_round: int = 200, seed: 
     """A small LightGBM classifier (the default for the approval and known-good/bad models)."""
     base = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 50,
             "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-            "verbose": -1, "deterministic": True, "num_threads": 2, "seed": seed, **(params or {})}
+            "verbose": -1, "deterministic": True, "num_threads": 1, "seed": seed, **(params or {})}
 
     def fit(X: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None) -> Callable[[pd.DataFrame], np.ndarray]:
         booster = lgb.train(base, lgb.Dataset(X, np.asarray(y, dtype=np.float64), weight=weight),
@@ -164,3 +171,55 @@ def infer_rejects(X_accepted: pd.DataFrame, y_accepted: np.ndarray, X_rejected: 
     X = pd.concat([X_accepted, X_rejected.iloc[positions]], ignore_index=True)
     return Augmented(X, np.r_[y_accepted, labels], np.r_[np.ones(n_ok), weights],
                      np.r_[np.zeros(n_ok, dtype=bool), np.ones(len(positions), dtype=bool)], info)
+
+
+def applicant_features(data: str | Path | Any, applications: pd.DataFrame, ids: Sequence[str], *,
+                       catalogue: Catalogue | None = None,
+                       point_in_time: PointInTime = PointInTime()) -> pd.DataFrame:  # noqa: B008 - frozen
+    """Features `ids` of each application (uscc, applied) as known strictly before the first day of its application
+    month, as the dataset builder computes them for loans; indexed like `applications`.
+
+    `data` is a folder of raw tables or sources already sorted by `techscore.sources.asof.sort_by_known`."""
+    cat = catalogue or load_catalogue()
+    sources = sort_by_known(load_sources(Path(data))) if isinstance(data, str | Path) else data
+    as_of = month_start(pd.to_datetime(applications["applied"]).astype("datetime64[ns]"))
+    parts = []
+    for month in sorted(as_of.unique()):
+        rows = applications.loc[(as_of == month).to_numpy()]
+        firms = pd.Index(rows["uscc"].astype(str).unique(), name="uscc")
+        feats = cat.compute(sources, month, firms=firms, ids=list(ids), point_in_time=point_in_time)
+        parts.append(feats.reindex(rows["uscc"].astype(str).to_numpy()).set_axis(rows.index))
+    if not parts:
+        return pd.DataFrame(columns=list(ids), index=applications.index)
+    frame = pd.concat(parts).reindex(applications.index)
+    return unify_categories(frame, cat, list(ids))[list(ids)]
+
+
+def rejected_applicants(data: str | Path, spec: RejectInferenceSpec, X: pd.DataFrame, *,
+                        catalogue: Catalogue | None = None,
+                        point_in_time: PointInTime = PointInTime()) -> pd.DataFrame:  # noqa: B008 - frozen
+    """The rejected applications of ``data/spec.applications`` with `X`'s columns (features as of each application
+    month, categories as in `X`) and their ``applied`` date, for `infer_rejects`."""
+    path = Path(data) / spec.applications
+    if not path.exists():
+        raise FileNotFoundError(f"reject_inference.applications: {path} does not exist; generate the world with "
+                                "applications (`techscore synth --applications`) or point it at the bank's "
+                                "applications table.")
+    apps = pd.read_parquet(path)
+    missing = [c for c in ("uscc", "applied", "approved") if c not in apps.columns]
+    if missing:
+        raise ValueError(f"{path} is missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                         "expected uscc, applied and approved.")
+    rejected = apps.loc[~apps["approved"].astype(bool)].reset_index(drop=True)
+    rejected["applied"] = pd.to_datetime(rejected["applied"])
+    feats = applicant_features(data, rejected, list(X.columns), catalogue=catalogue, point_in_time=point_in_time)
+    for c in X.columns:  # the dataset's category lists (a category it never saw becomes missing)
+        if isinstance(X[c].dtype, pd.CategoricalDtype):
+            feats[c] = pd.Categorical(feats[c].astype("string"), categories=X[c].cat.categories)
+    return feats.assign(applied=rejected["applied"])
+
+
+def rejects_during(rejects: pd.DataFrame, issued: pd.Series) -> pd.DataFrame:
+    """The rejects (with ``applied``) of the period the training rows were issued in (first to last issue day)."""
+    lo, hi = pd.Timestamp(issued.min()), pd.Timestamp(issued.max())
+    return rejects.loc[(rejects["applied"] >= lo) & (rejects["applied"] <= hi)].drop(columns="applied")

@@ -119,3 +119,44 @@ def test_spec_refuses_an_unknown_method():
     with pytest.raises(SpecError, match="reject_inference.method"):
         parse_spec(ExperimentSpec, {"name": "x", "data": {"path": "w"}, "split": {"cv": 5},
                                     "reject_inference": {"method": "extrapolation"}}, "x.toml")
+
+
+@pytest.mark.xdist_group("reject_inference_training")
+def test_training_applies_reject_inference_to_the_training_part(tmp_path):
+    """End to end: a world with applications, its loan dataset, and the pipeline with `[reject_inference]`."""
+    from techscore.dataset.build import build_dataset
+    from techscore.model.training import train
+    from techscore.synth import generate
+
+    world = tmp_path / "world"
+    generate(2_000, 5, world, applications=True)
+    dataset = build_dataset(world)
+    apps = pd.read_parquet(world / "applications.parquet")
+
+    def spec(method: str) -> ExperimentSpec:
+        return parse_spec(ExperimentSpec, {
+            "name": f"ri_{method}", "model": "models/pd_lgbm_sme_v1.toml", "challenger": False,
+            "data": {"path": str(world)}, "split": {"train_before": "2022-01-01", "test_from": "2024-01-01"},
+            "reject_inference": {"method": method, "folds": 3}}, f"ri_{method}.toml")
+
+    plain = train(spec("none"), dataset=dataset, tracking=False, out=tmp_path / "none")
+    fuzzy = train(spec("fuzzy"), dataset=dataset, tracking=False, out=tmp_path / "fuzzy")
+    train_rows = plain.folds[0].train
+    issued = dataset.frame["issued"].iloc[train_rows]
+    applied = pd.to_datetime(apps["applied"])
+    in_period = (~apps["approved"]) & (applied >= issued.min()) & (applied <= issued.max())
+    info = fuzzy.model.info["reject_inference"]
+    assert info["method"] == "fuzzy" and info["accepted"] == len(train_rows)
+    assert info["rejected"] == int(in_period.sum()) > 100
+    assert "reject_inference" not in plain.model.info
+    X_test = dataset.X.iloc[plain.folds[0].test]
+    assert not np.allclose(plain.model.predict_pd(X_test), fuzzy.model.predict_pd(X_test))
+
+
+def test_training_refuses_reject_inference_without_dates(tmp_path):
+    from techscore.model.training import train
+    from tests.model.conftest import make_loan_dataset
+    spec = parse_spec(ExperimentSpec, {"name": "ri_cv", "data": {"path": str(tmp_path)}, "split": {"cv": 3},
+                                       "reject_inference": {"method": "parcelling"}}, "ri_cv.toml")
+    with pytest.raises(SpecError, match="reject_inference.method"):
+        train(spec, dataset=make_loan_dataset(600), tracking=False, out=tmp_path / "out")

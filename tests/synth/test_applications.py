@@ -122,3 +122,17 @@ def test_approval_score_uses_only_facts_known_before_the_application_month():
 def test_approval_rule_checks_its_parameters():
     with pytest.raises(ValueError, match=r"approval_rate must be in \(0, 1\]; got 1.5"):
         ApprovalRule(approval_rate=1.5)
+
+
+def test_synth_command_writes_applications_with_the_soft_information_asked_for(tmp_path):
+    from typer.testing import CliRunner
+
+    from techscore.cli import app
+
+    out = tmp_path / "w"
+    result = CliRunner().invoke(app, ["synth", "--firms", "400", "--seed", "3", "--out", str(out), "--applications",
+                                      "--soft-info", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((out / "ground_truth.json").read_text())["applications"]
+    assert truth["rule"]["soft_info"] == 0.5 and truth["approved"] == json.loads(result.output)["rows"]["loans"]
+    assert (out / APPLICATIONS_FILE).is_file() and (out / APPLICATION_TRUTH_FILE).is_file()
