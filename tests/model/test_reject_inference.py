@@ -166,7 +166,6 @@ def test_sample_weights_reach_every_booster_the_pipeline_fits():
     """Weights (reject inference's) shift the fit: bads weighted 5x raise the log-odds by about log 5, in the
     early-stopped booster, the refit booster and the cross-fitted calibration boosters."""
     from techscore.model.lgbm import cross_fit_margins, fit_booster
-
     from tests.model.conftest import make_loan_dataset
     ds = make_loan_dataset(3000, seed=2)
     X, y = ds.X.drop(columns="profile_industry_section"), ds.y.to_numpy().astype(float)
