@@ -31,7 +31,7 @@ from techscore.workspace import workspace as find_workspace
 
 __all__ = [
     "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec", "LearnerSpec",
-    "MasterScaleSpec", "ModelSpec", "Scalar", "ScalingSpec", "SpecFile", "SpecPart", "SplitSpec", "load_experiment",
+    "MasterScaleSpec", "ModelSpec", "REJECT_INFERENCE_METHODS", "RejectInferenceSpec", "Scalar", "ScalingSpec", "SpecFile", "SpecPart", "SplitSpec", "load_experiment",
     "load_model_spec", "load_spec", "parse_spec", "shown_path", "spec_error",
 ]
 
@@ -316,6 +316,29 @@ class LeakageSpec(SpecPart):
     """Columns (feature ids or display names) reviewed and accepted: still listed, never stop training."""
 
 
+REJECT_INFERENCE_METHODS: tuple[str, ...] = ("none", "augmentation", "parcelling", "fuzzy")
+"""Reject-inference methods (`techscore.model.reject_inference`)."""
+
+
+class RejectInferenceSpec(SpecPart):
+    """`[reject_inference]`: how the rejected applicants enter the training part (`techscore.model.reject_inference`)."""
+
+    method: Literal["none", "augmentation", "parcelling", "fuzzy"] = "none"
+    applications: str = "applications.parquet"
+    """The applications table (application_id, uscc, applied, approved...), relative to the data folder."""
+    folds: Annotated[int, Field(ge=2)] = 5
+    """Folds of the out-of-fold approval probabilities and PDs of the approved applicants."""
+    max_weight: Annotated[float, Field(ge=1)] = 20.0
+    """augmentation: largest inverse-approval weight."""
+    bands: Annotated[int, Field(ge=1)] = 10
+    """parcelling: equal-count score bands of the approved applicants."""
+    prudence: Annotated[float, Field(ge=0)] = 1.5
+    """parcelling: rejects are bad at this multiple of their band's observed bad rate."""
+    reject_weight: Annotated[float, Field(gt=0)] = 1.0
+    """fuzzy: total weight of each reject's two rows."""
+    seed: int = 0
+
+
 class ExperimentSpec(SpecFile):
     """An experiment spec file (`experiments/*.toml`)."""
 
@@ -335,6 +358,7 @@ class ExperimentSpec(SpecFile):
     data: DataSpec
     split: SplitSpec
     leakage: LeakageSpec = Field(default_factory=LeakageSpec)
+    reject_inference: RejectInferenceSpec = Field(default_factory=RejectInferenceSpec)
 
     @model_validator(mode="after")
     def _embargo(self) -> ExperimentSpec:

@@ -173,7 +173,7 @@ def build_dataset(
         if progress is not None:
             progress(n, len(months), f"features as of {pd.Timestamp(as_of).date()}")
     if parts:
-        rows = _unify_categories(pd.concat(parts, ignore_index=True), full, [*feature_ids, *extra])
+        rows = unify_categories(pd.concat(parts, ignore_index=True), full, [*feature_ids, *extra])
     else:  # no loan with a complete window: an empty frame with the right columns
         empty = full.compute(sources, end, firms=[], ids=[*feature_ids, *extra], point_in_time=point_in_time)
         rows = kept.join(empty, on="uscc")
@@ -215,7 +215,7 @@ def bank_features(
     return out.reindex(rows.index)[list(ids)]
 
 
-def _unify_categories(rows: pd.DataFrame, catalogue: Catalogue, ids: list[str]) -> pd.DataFrame:
+def unify_categories(rows: pd.DataFrame, catalogue: Catalogue, ids: list[str]) -> pd.DataFrame:
     """Categorical features whose categories differ between snapshots: one sorted category list for the dataset."""
     changes = {}
     for i in ids:

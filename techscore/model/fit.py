@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from techscore.catalogue.meta import FeatureMeta
+from techscore.exceptions import ModelError
 from techscore.model.calibrate import fit_calibrator
 from techscore.model.lgbm import BoosterFit, cross_fit_margins, fit_booster, fit_booster_cv, lgb_params
 from techscore.model.pdmodel import PDModel
@@ -43,9 +44,11 @@ def fit_booster_for(
     *,
     inner_folds: int = 0,
     callbacks: Sequence[Callable] = (),
+    weight: np.ndarray | None = None,
 ) -> BoosterFit:
     """The booster as `spec` says: early stopping on the validation rows, else on `inner_folds` inner folds of
-    the training rows (then refit on all of them), else all `num_boost_round` rounds."""
+    the training rows (then refit on all of them), else all `num_boost_round` rounds. `weight`: the training
+    rows' weights (reject inference), not with inner folds."""
     ids = [f.id for f in features]
     params = lgb_params(spec.learner, spec.seed, features, spec.monotone)
     categorical = [f.id for f in features if f.kind == "categorical"]
@@ -53,14 +56,17 @@ def fit_booster_for(
     if X_valid is not None and len(X_valid):
         return fit_booster(X_train[ids], np.asarray(y_train), X_valid[ids], np.asarray(y_valid), params=params,
                            num_boost_round=learner.num_boost_round, early_stopping_rounds=learner.early_stopping_rounds,
-                           refit=learner.refit, categorical=categorical, callbacks=callbacks)
+                           refit=learner.refit, categorical=categorical, callbacks=callbacks, weight=weight)
     if inner_folds >= 2:
+        if weight is not None:
+            raise ModelError("weighted training rows need validation rows; inner cross-validation takes none.")
         return fit_booster_cv(X_train[ids], np.asarray(y_train), params=params, num_boost_round=learner.num_boost_round,
                               early_stopping_rounds=learner.early_stopping_rounds, folds=inner_folds, seed=spec.seed,
                               categorical=categorical, callbacks=callbacks, combine=learner.inner_cv_model,
                               repeats=learner.inner_cv_repeats)
     return fit_booster(X_train[ids], np.asarray(y_train), None, None, params=params,
-                       num_boost_round=learner.num_boost_round, categorical=categorical, callbacks=callbacks)
+                       num_boost_round=learner.num_boost_round, categorical=categorical, callbacks=callbacks,
+                       weight=weight)
 
 
 def fit_pd_model(
@@ -75,6 +81,7 @@ def fit_pd_model(
     info: dict | None = None,
     callbacks: Sequence[Callable] = (),
     inner_folds: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[PDModel, BoosterFit]:
     """Fit the booster (early stopping on the validation rows) and the calibrator on out-of-sample margins of the
     model that ships.
@@ -88,12 +95,14 @@ def fit_pd_model(
     them. Without validation rows but with `inner_folds`, early stopping and calibration use inner
     cross-validation of the training rows (out-of-fold margins of boosters cut at the shipped round). With
     neither, the booster trains all `num_boost_round` rounds and the calibrator is fitted on the training margins
-    (the estimator on tiny data). `fit.calibration` records which margins the calibrator saw.
+    (the estimator on tiny data). `fit.calibration` records which margins the calibrator saw. `sample_weight`
+    weighs the training rows (reject inference; validation rows weigh 1).
     """
     features = with_categories(features, X_train)
     has_valid = X_valid is not None and len(X_valid) > 0
     fit = fit_booster_for(spec, features, X_train, y_train, X_valid if has_valid else None,
-                          y_valid if has_valid else None, inner_folds=inner_folds, callbacks=callbacks)
+                          y_valid if has_valid else None, inner_folds=inner_folds, callbacks=callbacks,
+                          weight=sample_weight)
     params = lgb_params(spec.learner, spec.seed, features, spec.monotone)
     model = PDModel(booster=fit.booster, features=features, calibrator=fit_calibrator([], [], "none"),
                     scaling=spec.scaling, master_scale=spec.master_scale, catalogue_version=catalogue_version)
@@ -103,7 +112,8 @@ def fit_pd_model(
         ids = [f.id for f in features]
         X_all = pd.concat([X_train[ids], X_valid[ids]])  # type: ignore[index]
         margin = cross_fit_margins(X_all, y_all, params=params, num_boost_round=fit.refit_rounds, folds=folds,
-                                   seed=spec.seed, categorical=[f.id for f in features if f.kind == "categorical"])
+                                   seed=spec.seed, categorical=[f.id for f in features if f.kind == "categorical"],
+                                   weight=None if sample_weight is None else np.r_[sample_weight, np.ones(len(X_valid))])
         margin, target = margin[len(X_train):], np.asarray(y_valid)  # calibrated on the latest period, as before
         fit = dataclasses.replace(fit, valid_margin=margin, calibration={
             "source": "cross_fit", "rounds": fit.refit_rounds, "folds": folds, "rows": len(target)})

@@ -68,9 +68,10 @@ class BoosterFit:
     """How the margins the calibrator is fitted on were made (`source`, `rounds`, `folds`, `rows`)."""
 
 
-def _dataset(X: pd.DataFrame, y: np.ndarray, categorical: list[str], reference: lgb.Dataset | None = None):
+def _dataset(X: pd.DataFrame, y: np.ndarray, categorical: list[str], reference: lgb.Dataset | None = None,
+             weight: np.ndarray | None = None):
     return lgb.Dataset(X, label=np.asarray(y, dtype=np.float64), categorical_feature=categorical or "auto",
-                       reference=reference, free_raw_data=True)
+                       reference=reference, free_raw_data=True, weight=weight)
 
 
 def _check_names(X: pd.DataFrame) -> None:
@@ -92,15 +93,17 @@ def fit_booster(
     refit: bool = False,
     categorical: Sequence[str] = (),
     callbacks: Sequence[Callable] = (),
+    weight: np.ndarray | None = None,
 ) -> BoosterFit:
     """Train with early stopping on the validation set; return the booster cut to its best iteration.
 
     With `refit`, a second booster is trained on train + validation for the best number of rounds scaled by the
-    growth in rows (the usual practice when data are scarce).
+    growth in rows (the usual practice when data are scarce). `weight`: training rows' weights (validation rows
+    weigh 1).
     """
     _check_names(X_train)
     categorical = list(categorical)
-    train_set = _dataset(X_train, y_train, categorical)
+    train_set = _dataset(X_train, y_train, categorical, weight=weight)
     valid_sets, names, cbs = [], [], list(callbacks)
     evals: dict[str, dict[str, list[float]]] = {}
     if X_valid is not None and len(X_valid):
@@ -119,7 +122,8 @@ def fit_booster(
                     if valid_sets else None)
     if refit and valid_sets:
         rounds = max(1, math.ceil(best * (len(X_train) + len(X_valid)) / len(X_train)))
-        both = _dataset(pd.concat([X_train, X_valid]), np.concatenate([y_train, y_valid]), categorical)
+        both = _dataset(pd.concat([X_train, X_valid]), np.concatenate([y_train, y_valid]), categorical,
+                        weight=None if weight is None else np.r_[weight, np.ones(len(X_valid))])
         booster = lgb.train(params, both, num_boost_round=rounds)
         return BoosterFit(booster, rounds, {"valid": list(curve)}, refit_rounds=rounds, valid_margin=valid_margin)
     if best < booster.current_iteration():
@@ -211,6 +215,7 @@ def cross_fit_margins(
     folds: int,
     seed: int,
     categorical: Sequence[str] = (),
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Out-of-fold raw margins of boosters with a given configuration: the rows split into `folds` stratified
     folds (shuffled with `seed`), each fold scored by a booster trained on the others with `params` for
@@ -226,7 +231,8 @@ def cross_fit_margins(
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     for rest, held in splitter.split(np.zeros(len(y)), y):
         try:
-            booster = lgb.train(params, _dataset(X.iloc[rest], y[rest], list(categorical)),
+            booster = lgb.train(params, _dataset(X.iloc[rest], y[rest], list(categorical),
+                                                 weight=None if weight is None else weight[rest]),
                                 num_boost_round=num_boost_round)
         except lgb.basic.LightGBMError as exc:
             raise ModelError(f"LightGBM could not train: {exc}") from exc

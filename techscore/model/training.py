@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from techscore.dataset.experiment import load_dataset
+from techscore.catalogue import load_catalogue
+from techscore.dataset.experiment import load_dataset, point_in_time
 from techscore.dataset.frame import LABEL, LoanDataset
 from techscore.exceptions import SpecError
 from techscore.model import metrics as M
@@ -47,11 +48,19 @@ from techscore.model.fit import fit_pd_model
 from techscore.model.leakage import guard_training
 from techscore.model.lgbm import BoosterFit
 from techscore.model.pdmodel import PDModel
+from techscore.model.reject_inference import infer_rejects, rejected_applicants, rejects_during
 from techscore.model.scale import grade_table, pd_to_grade, pd_to_score
 from techscore.model.scorecard import ScorecardModel, fit_scorecard
 from techscore.model.split import Fold, embargo_metrics, full_fold, make_folds
 from techscore.progress import Progress
-from techscore.specs import ExperimentSpec, MasterScaleSpec, ModelSpec, ScalingSpec, load_experiment
+from techscore.specs import (
+    ExperimentSpec,
+    MasterScaleSpec,
+    ModelSpec,
+    RejectInferenceSpec,
+    ScalingSpec,
+    load_experiment,
+)
 
 __all__ = ["Evaluation", "FoldOutput", "evaluate", "evaluate_predictions", "fit_fold", "run_params", "train",
            "write_outputs"]
@@ -83,15 +92,27 @@ def fit_fold(
     challenger: bool = False,
     lgb_callbacks: Sequence[Callable] = (),
     info: dict | None = None,
+    rejects: pd.DataFrame | None = None,
+    reject_inference: RejectInferenceSpec | None = None,
 ) -> FoldOutput:
-    """Fit the champion (and the challenger) on `fold.train` / `fold.valid` and score every part of the fold."""
+    """Fit the champion (and the challenger) on `fold.train` / `fold.valid` and score every part of the fold.
+
+    With `reject_inference` (and `rejects`, the rejected applicants with their ``applied`` date), the champion's
+    training part is first augmented or reweighted with the rejects of its period (`techscore.model.reject_inference`).
+    """
     X, y = dataset.X, dataset.y.to_numpy()
     part = {p: getattr(fold, p) for p in PARTS}
+    X_train, y_train, weight, ri_info = X.iloc[part["train"]], y[part["train"]], None, {}
+    if reject_inference is not None and reject_inference.method != "none" and rejects is not None:
+        aug = infer_rejects(X_train, y_train, rejects_during(rejects, dataset.frame["issued"].iloc[part["train"]]),
+                            reject_inference)
+        X_train, y_train, weight = aug.X, aug.y, aug.weight
+        ri_info = {"reject_inference": {k: v for k, v in aug.info.items() if k != "bands"}}
     model, fit = fit_pd_model(
-        X.iloc[part["train"]], y[part["train"]], X.iloc[part["valid"]], y[part["valid"]], dataset.features, spec,
+        X_train, y_train, X.iloc[part["valid"]], y[part["valid"]], dataset.features, spec,
         catalogue_version=dataset.summary.get("catalogue_version"),
-        info={"dataset_fingerprint": dataset.fingerprint, "fold": fold.name, **(info or {})},
-        callbacks=lgb_callbacks, inner_folds=fold.inner_folds,
+        info={"dataset_fingerprint": dataset.fingerprint, "fold": fold.name, **ri_info, **(info or {})},
+        callbacks=lgb_callbacks, inner_folds=fold.inner_folds, sample_weight=weight,
     )
     pds = {p: model.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx) and p != "valid"}
     valid_rows = part["valid"] if fit.valid_index is None else part["train"][fit.valid_index]
@@ -308,8 +329,16 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     cv = spec.split.kind == "cv"
     total = len(result.folds) + (1 if cv else 0)
     outs: list[FoldOutput] = []
+    ri = spec.reject_inference
+    rejects = None
+    if ri.method != "none":
+        if cv or spec.data.path is None:
+            raise spec.error("reject_inference.method", "needs raw tables with an applications table and an "
+                             "out-of-time split (the rejects join the training part of their period).")
+        rejects = rejected_applicants(spec.resolve(spec.data.path), ri, ds.X, catalogue=load_catalogue(spec.workspace),
+                                      point_in_time=point_in_time(spec.data.point_in_time, shown=spec.shown))
     for n, fold in enumerate(result.folds, start=1):
-        o = fit_fold(ds, fold, mspec, challenger=spec.challenger)
+        o = fit_fold(ds, fold, mspec, challenger=spec.challenger, rejects=rejects, reject_inference=ri)
         outs.append(o)
         fm = {"auc": M.auc(y[fold.test], o.pd["test"]), "best_iteration": float(o.fit.best_iteration)}
         emit(cbs, TrainEnv("fold", result, fold=fold, fold_metrics=fm, done=n, total=total))

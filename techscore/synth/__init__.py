@@ -29,6 +29,8 @@ Structure
   eight drivers reach an out-of-time AUC of about 0.78 (tests/synth/test_risk.py).
 - **Loans** (`loans`): four banks (50/30/15/5% of loans) with different preferences, products from the policies,
   2018 onwards, ``default_date`` = the firm's default when within the term.
+- **Applications** (`applications`, optional): the drawn loans become applications decided by a declared approval
+  rule; only approved ones become loans, every applicant's true outcome and PD go to ``application_truth.parquet``.
 - **Dirty mode** (`dirty`): documented contract violations listed in ``dirty_manifest.json``.
 """
 

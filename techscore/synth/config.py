@@ -12,7 +12,7 @@ import numpy as np
 
 STREAMS: tuple[str, ...] = (
     "firms", "paths", "network", "defaults", "financials", "ip_rights", "innovation_indicators",
-    "supply_chain", "tax", "loans", "certifications", "dirty",
+    "supply_chain", "tax", "loans", "certifications", "dirty", "applications",
 )
 """Named random streams, one per part of the world; the order is part of the format (append, never reorder)."""
 

@@ -14,6 +14,7 @@ from techscore.progress import Progress
 from techscore.sources.schema import CERTIFICATIONS, TABLE_NAMES
 from techscore.synth import _arrow as A
 from techscore.synth._arrow import NO_DAY, TableWriter
+from techscore.synth.applications import ApprovalRule, make_applications
 from techscore.synth.certifications import first_grant, make_certifications
 from techscore.synth.config import BANK_PREFERENCES, BANKS, SynthConfig, streams
 from techscore.synth.financials import financial_rows, make_grid
@@ -64,7 +65,8 @@ class SynthSummary:
 
 
 def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, start_year: int = 2016,
-             end_year: int = 2025, progress: Progress | None = None, **options: object) -> SynthSummary:
+             end_year: int = 2025, progress: Progress | None = None, applications: bool | ApprovalRule = False,
+             **options: object) -> SynthSummary:
     """Write a synthetic world of `n_firms` tech-SMEs to folder `out` (see `techscore.synth`).
 
     Parameters
@@ -79,6 +81,9 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
         Years of records; the snapshot date is 31 December of `end_year`.
     progress
         Optional callback ``progress(done, 1000, step)`` (done in per-mille of the work, `techscore.progress`).
+    applications
+        True or an `ApprovalRule`: the drawn loans become applications, only the approved ones become loans, and
+        ``applications.parquet`` / ``application_truth.parquet`` are written (`techscore.synth.applications`).
     **options
         Other `SynthConfig` fields (``default_rate``, ``frailty_sd``, ``chunk_firms``...).
 
@@ -136,6 +141,12 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
 
     say("loans", 0.68)
     loans = make_loans(firms, paths, network, default_day, first_patent, cfg, rng["loans"])
+    application_truth = None
+    if applications:
+        rule = applications if isinstance(applications, ApprovalRule) else ApprovalRule()
+        loans, application_truth = make_applications(
+            out, loans, firms.founded, firms.frailty, firms.uscc, default_day, defaults.month_hazard,
+            month_starts(cfg), cfg.frailty_sd, rule, rng["applications"])
     with TableWriter(out / files["loans"], "loans") as w:
         w.write(loans)
     rows["loans"] = w.rows
@@ -159,7 +170,10 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
         out=out, seed=seed, n_firms=n_firms, rows=rows, files=files, default_rate_12m=rate,
         loans_with_window=with_window, firms_defaulted=int((default_day != NO_DAY).sum()),
     )
-    _write_json(out / GROUND_TRUTH_FILE, ground_truth(cfg, defaults, summary))
+    truth = ground_truth(cfg, defaults, summary)
+    if application_truth is not None:
+        truth["applications"] = application_truth
+    _write_json(out / GROUND_TRUTH_FILE, truth)
     _write_json(out / METADATA_FILE, _metadata(cfg, firms, summary))
     (out / README_FILE).write_text(_readme(cfg, summary), encoding="utf-8")
     if dirty:
