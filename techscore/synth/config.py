@@ -73,10 +73,10 @@ class SynthConfig:
     signal: float = 1.0
     chunk_firms: int = 100_000
     chunk_edges: int = 400_000
-    shock_section: str | None = "I"
+    shock_section: str | None = "M"
     shock_start: str | None = None
-    shock_size: float = 1.0
-    slide_share: float = 0.1
+    shock_size: float = 0.5
+    slide_share: float = 0.04
     slide_months: int = 9
     slide_size: float = 4.5
 

@@ -3,10 +3,11 @@
 Both act through the world's own machinery, not through labels:
 
 - **Shock**: from the first day of `SynthConfig.shock_start`, every firm of industry section
-  `SynthConfig.shock_section` (GB/T 4754 letter, e.g. ``I`` for software and IT services) is hit by a downturn that
+  `SynthConfig.shock_section` (GB/T 4754 letter: ``M``, research and technical services, by default) is hit by a downturn that
   reaches full strength over `SHOCK_RAMP_MONTHS` months: its log monthly default hazard rises by `shock_size`, its
-  invoiced sales fall (amounts times ``exp(-SHOCK_SALES * level)``), it pays its suppliers late more often (logit
-  ``+SHOCK_LATE * level``), and its revenue and profitability of the years the shock covers fall.
+  invoiced sales fall (amounts times ``exp(-SHOCK_SALES * severity * level)``), it pays its suppliers late more
+  often (logit ``+SHOCK_LATE * severity * level``), and its revenue and profitability of the years the shock covers
+  fall; severity is `shock_size` per `DEFAULT_SHOCK_SIZE` (the slides' likewise per `DEFAULT_SLIDE_SIZE`).
 - **Slides**: a share `slide_share` of the eligible firms (at least a year old, buying from a supplier on the
   platform) start a slide on the first day of a random month from `loan_start_year` to the last year; over `slide_months` months their R&D intensity, revenue and ROA fall,
   leverage rises, tax standing weakens, sales shrink and late payments climb, while their log hazard rises by up to

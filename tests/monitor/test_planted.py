@@ -30,7 +30,7 @@ from techscore.synth.plants import FIRM_TRUTH_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMS, SEED = 8_000, 3
-PLANTS = {"shock_size": 3.0, "slide_size": 9.0, "slide_share": 0.04}
+PLANTS = {"shock_section": "I", "shock_size": 3.0, "slide_size": 9.0, "slide_share": 0.04}
 DATES = [f"2025-{m:02d}-01" for m in range(1, 10)]
 SECTION = "I"
 LATE = ["sc_late_rate_as_buyer", "sc_days_late_as_buyer"]

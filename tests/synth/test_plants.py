@@ -31,10 +31,10 @@ def test_truth_records_the_shock_and_each_firms_plants(planted, world):
     meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
     assert truth["plants"] == meta["plants"]
     shock = truth["plants"]["shock"]
-    assert shock["start"] == "2025-05-01" and shock["segment"]["section"] == "I"
+    assert shock["start"] == "2025-05-01" and shock["segment"]["section"] == "M"  # the defaults
     section = tables["enterprises"].set_index("uscc")["industry"].str[0]
     assert firms["uscc"].tolist() == tables["enterprises"]["uscc"].tolist()
-    assert (firms["shocked"] == (firms["uscc"].map(section) == "I")).all() and shock["firms"] == firms["shocked"].sum()
+    assert (firms["shocked"] == (firms["uscc"].map(section) == "M")).all() and shock["firms"] == firms["shocked"].sum()
     # each firm's default date is its loans' first default whenever a loan was running
     loan_default = tables["loans"].groupby("uscc")["default_date"].min().dropna()
     assert (pd.to_datetime(firms.set_index("uscc")["default_date"]).reindex(loan_default.index) == loan_default).all()
@@ -53,28 +53,29 @@ def test_shocked_section_pays_late_and_sells_less_after_the_start(planted):
             for hit in (True, False) for period, period_mask in (("before", year_before), ("after", after))}
     assert rate[True, "after"] > 2 * rate[True, "before"], rate
     assert rate[False, "after"] < 1.3 * rate[False, "before"], rate
-    # sales: the shocked section's share of invoiced amounts falls
-    share_before = sc.loc[year_before & seller_hit, "amount"].sum() / sc.loc[year_before, "amount"].sum()
-    share_after = sc.loc[after & seller_hit, "amount"].sum() / sc.loc[after, "amount"].sum()
-    assert share_after < 0.75 * share_before, (share_before, share_after)
+    # sales: the shocked section's invoices shrink against the others' (mean log amount, after minus before)
+    log_amount = np.log(sc["amount"])
+    moved = {hit: log_amount[after & (seller_hit == hit)].mean() - log_amount[year_before & (seller_hit == hit)].mean()
+             for hit in (True, False)}
+    assert moved[True] - moved[False] < -0.15, moved
 
 
 def test_sliding_firms_default_after_their_slide_starts(planted):
     truth, firms, tables = planted
     sliding = firms.loc[firms["slide_start"].notna()]
-    assert truth["plants"]["slides"]["firms"] == len(sliding) > 20
+    assert truth["plants"]["slides"]["firms"] == len(sliding) > 5
     start, default = pd.to_datetime(sliding["slide_start"]), pd.to_datetime(sliding["default_date"])
     gap_days = (default - start).dt.days.dropna()
     assert (gap_days > 0).all()
     settled = start <= pd.Timestamp("2024-06-30")
-    assert default[settled].notna().mean() > 0.6, default[settled].notna().mean()
+    assert settled.sum() >= 4 and default[settled].notna().mean() > 0.5, default[settled]
     # their invoices turn late as the slide proceeds
     sc = tables["supply_chain"]
     starts = sc["buyer_uscc"].map(sliding.set_index("uscc")["slide_start"]).astype("datetime64[ns]")
     months = (sc["date"] - starts).dt.days / 30.44
     late = _late(sc)
     before, during = late[months.between(-12, 0, inclusive="left")], late[months.between(4, 24)]
-    assert len(before) > 50 and len(during) > 20
+    assert len(before) > 20 and len(during) > 10
     assert during.mean() > 2 * before.mean(), (before.mean(), during.mean())
 
 
