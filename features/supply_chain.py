@@ -278,19 +278,10 @@ def sc_defaulted_partner_share(sc_pairs: Rows, trades: Trades, loans: pd.DataFra
     return series(ratio(take(exposed, firm_ent_pos), total), sc_volumes.index)
 
 
-def pagerank(flows: sparse.csr_array, damping: float = PAGERANK_DAMPING, tol: float = PAGERANK_TOL,
-             max_iter: int = PAGERANK_MAX_ITER) -> np.ndarray:
-    """Weighted PageRank, scaled so the mean node scores 1; `flows[dst, src]` is the weight of the edge src -> dst.
-
-    A node's rank flows along its out-edges in proportion to their weights; nodes without out-edges spread theirs
-    evenly; power iteration until the L1 change of the (sum-1) ranks falls below `tol`.
-
-    >>> pagerank(sparse.csr_array(([1.0, 1.0], ([2, 2], [0, 1])), shape=(3, 3))).round(3).tolist()
-    [0.638, 0.638, 1.723]
-    """
+def _pagerank_with_floor(flows: sparse.csr_array, damping: float, tol: float, max_iter: int) -> tuple[np.ndarray, float]:
+    """Sum-1 PageRank by power iteration, and its floor: the rank of a node without in-edges (teleport plus the
+    dangling nodes' even spread), which every node has at least."""
     n = flows.shape[0]
-    if n == 0:
-        return np.zeros(0)
     out = np.asarray(flows.sum(axis=0)).ravel()
     dangling = out <= 0
     inverse = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out))
@@ -301,13 +292,46 @@ def pagerank(flows: sparse.csr_array, damping: float = PAGERANK_DAMPING, tol: fl
         rank = new
         if change < tol:
             break
-    return rank * n
+    return rank, damping * rank[dangling].sum() / n + (1.0 - damping) / n
+
+
+def pagerank(flows: sparse.csr_array, damping: float = PAGERANK_DAMPING, tol: float = PAGERANK_TOL,
+             max_iter: int = PAGERANK_MAX_ITER) -> np.ndarray:
+    """Weighted PageRank, scaled so the mean node scores 1; `flows[dst, src]` is the weight of the edge src -> dst.
+
+    A node's rank flows along its out-edges in proportion to their weights; nodes without out-edges spread theirs
+    evenly; power iteration until the L1 change of the (sum-1) ranks falls below `tol`.
+
+    >>> pagerank(sparse.csr_array(([1.0, 1.0], ([2, 2], [0, 1])), shape=(3, 3))).round(3).tolist()
+    [0.638, 0.638, 1.723]
+    """
+    if flows.shape[0] == 0:
+        return np.zeros(0)
+    return _pagerank_with_floor(flows, damping, tol, max_iter)[0] * flows.shape[0]
+
+
+def pagerank_over_floor(flows: sparse.csr_array, damping: float = PAGERANK_DAMPING, tol: float = PAGERANK_TOL,
+                        max_iter: int = PAGERANK_MAX_ITER) -> np.ndarray:
+    """Weighted PageRank over its floor: a node without in-edges scores exactly 1, every other node more.
+
+    Scaled by the mean (`pagerank`), the many firms no one buys from share one value that moves with the network's
+    size and dangling mass from month to month (and crosses PSI bin edges); over the floor that mass point stays at 1.
+
+    >>> pagerank_over_floor(sparse.csr_array(([1.0, 1.0], ([2, 2], [0, 1])), shape=(3, 3))).round(3).tolist()
+    [1.0, 1.0, 2.7]
+    """
+    if flows.shape[0] == 0:
+        return np.zeros(0)
+    rank, floor = _pagerank_with_floor(flows, damping, tol, max_iter)
+    endorsed = np.asarray(flows.sum(axis=1)).ravel() > 0
+    return np.where(endorsed, np.maximum(rank / floor, 1.0), 1.0)
 
 
 @feature(group="supply_chain", name_zh="供应链网络中心度", name_en="Trade-network PageRank", unit="score",
          unit_zh="", direction=-1, sources=("supply_chain",),
          description="PageRank (damping 0.85) on the platform's trade network of the 12 months before the as-of "
                      "date, edges buyer -> seller weighted by invoiced amount (a purchase endorses the supplier), "
-                     "scaled so the average firm scores 1.")
+                     "over the rank of a firm no one buys from: such firms score exactly 1 at every date, the "
+                     "others more.")
 def sc_pagerank(sc_graph: sparse.csr_array, firm_ent_pos: np.ndarray, firms: pd.Index) -> pd.Series:
-    return series(take(pagerank(sc_graph), firm_ent_pos), firms)
+    return series(take(pagerank_over_floor(sc_graph), firm_ent_pos), firms)

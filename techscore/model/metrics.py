@@ -119,13 +119,21 @@ def calibration_by_grade(y, p, grades, order: Sequence[str] | None = None,
 
 
 def _bin_edges(expected: np.ndarray, bins: int) -> np.ndarray:
+    """Quantile edges of `expected`, tie-aware: a value holding at least one bin's share (1 / bins) of the rows is
+    a mass point and gets a bin of its own, [v, next float after v), so a shift of rows onto or off it is seen
+    apart from the values beside it. Bins are closed on the left (`np.searchsorted(..., side="right")`)."""
+    if len(expected) == 0:
+        return np.zeros(0)
     qs = np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1])
-    return np.unique(qs)
+    values, counts = np.unique(expected, return_counts=True)
+    mass = values[counts >= len(expected) / bins]
+    return np.unique(np.concatenate([qs, mass, np.nextafter(mass, np.inf)]))
 
 
 def psi_table(expected, actual, bins: int = 10, edges: np.ndarray | None = None) -> pd.DataFrame:
-    """Share of `expected` (e.g. train scores) and `actual` (test scores) in each bin of the expected quantiles,
-    and each bin's PSI term ``(a - e) ln(a / e)`` (shares floored at 1e-4)."""
+    """Share of `expected` (e.g. train scores) and `actual` (test scores) in each bin of the expected quantiles
+    (a mass point of `expected` in a bin of its own, see `_bin_edges`), and each bin's PSI term
+    ``(a - e) ln(a / e)`` (shares floored at 1e-4)."""
     e = np.asarray(expected, dtype=np.float64)
     a = np.asarray(actual, dtype=np.float64)
     e, a = e[~np.isnan(e)], a[~np.isnan(a)]

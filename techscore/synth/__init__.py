@@ -1,7 +1,8 @@
 """A synthetic world of Chinese technology SMEs with the structure a real platform's data has.
 
 ``generate(n_firms, seed, out)`` writes the seven raw tables of `techscore.sources.schema` as Parquet, plus
-``ground_truth.json`` (planted drivers and noise), ``world.json`` and ``README.md``. Vectorised NumPy, one random
+``ground_truth.json`` (planted drivers, noise, shock and slides), ``loan_truth.parquet``, ``firm_truth.parquet``,
+``world.json`` and ``README.md``. Vectorised NumPy, one random
 stream per table (``SeedSequence.spawn``): the same seed gives the same bytes; firm-local tables are written in
 chunks of firms and invoices in chunks of relationships, so a million firms fit in a few GiB.
 
@@ -31,6 +32,8 @@ Structure
   2018 onwards, ``default_date`` = the firm's default when within the term.
 - **Applications** (`applications`, optional): the drawn loans become applications decided by a declared approval
   rule; only approved ones become loans, every applicant's true outcome and PD go to ``application_truth.parquet``.
+- **Plants for monitoring** (`plants`): a dated downturn of one industry section (hazard, sales, late payments,
+  revenue) and firms on a slide before default, recorded in the ground truth.
 - **Dirty mode** (`dirty`): documented contract violations listed in ``dirty_manifest.json``.
 """
 

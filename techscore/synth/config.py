@@ -12,7 +12,7 @@ import numpy as np
 
 STREAMS: tuple[str, ...] = (
     "firms", "paths", "network", "defaults", "financials", "ip_rights", "innovation_indicators",
-    "supply_chain", "tax", "loans", "certifications", "dirty", "applications",
+    "supply_chain", "tax", "loans", "certifications", "dirty", "applications", "plants",
 )
 """Named random streams, one per part of the world; the order is part of the format (append, never reorder)."""
 
@@ -51,6 +51,13 @@ class SynthConfig:
     chunk_firms, chunk_edges
         Firms (trade relationships) generated per chunk; bounds peak memory. Part of the output's identity:
         the same seed with another chunk size gives another (equally valid) world.
+    shock_section, shock_start, shock_size
+        The planted downturn (`techscore.synth.plants`): industry section hit (GB/T 4754 letter; None for no
+        shock), its first day (ISO date; default 1 May of `end_year`) and the log-hazard increase at full strength.
+    slide_share, slide_months, slide_size
+        Share of the eligible firms put on a slide before default (eligible: at least a year old and buying from a
+        supplier on the platform at the drawn start month), the months over which a slide reaches full strength,
+        and the log-hazard increase at full slide (0 share: no slides).
     """
 
     n_firms: int
@@ -66,6 +73,12 @@ class SynthConfig:
     signal: float = 1.0
     chunk_firms: int = 100_000
     chunk_edges: int = 400_000
+    shock_section: str | None = "M"
+    shock_start: str | None = None
+    shock_size: float = 0.5
+    slide_share: float = 0.04
+    slide_months: int = 9
+    slide_size: float = 4.5
 
     @property
     def n_years(self) -> int:

@@ -27,6 +27,7 @@ from techscore.synth.firms import Firms
 from techscore.synth.ip import expected_invention_stock
 from techscore.synth.network import Network
 from techscore.synth.paths import Paths
+from techscore.synth.plants import Plants
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,11 @@ def month_starts(cfg: SynthConfig) -> np.ndarray:
 
 
 def simulate(eta: np.ndarray, network: Network, firms: Firms, cfg: SynthConfig, seed: np.random.SeedSequence,
-             track: bool = False, hazard_out: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+             track: bool = False, hazard_out: np.ndarray | None = None,
+             plants: Plants | None = None) -> tuple[np.ndarray, float]:
     """Monthly default draws with contagion; returns default days and the sd of exposure over firm-months.
-    `hazard_out` (firms x months), when given, receives each firm-month's hazard, contagion included."""
+    `hazard_out` (firms x months), when given, receives each firm-month's hazard, contagion included; `plants` adds
+    the planted shock and slides to each month's log hazard."""
     rng = np.random.default_rng(seed)
     n = firms.n
     starts = month_starts(cfg)
@@ -137,6 +140,8 @@ def simulate(eta: np.ndarray, network: Network, firms: Firms, cfg: SynthConfig, 
         t = m // 12
         exposure = network.weights @ recent
         h = base[:, t]
+        if plants is not None:
+            h = h * np.exp(plants.log_hazard(int(d0) + 15)).astype(np.float32)
         nz = np.flatnonzero(exposure)
         if len(nz):
             h = h.copy()
@@ -178,7 +183,7 @@ def loan_default_rate(default_day: np.ndarray, intensity: np.ndarray, firms: Fir
 
 
 def make_defaults(firms: Firms, paths: Paths, network: Network, intensity: np.ndarray, cfg: SynthConfig,
-                  rng: np.random.Generator) -> Defaults:
+                  rng: np.random.Generator, plants: Plants | None = None) -> Defaults:
     """Calibrate the intercept to the target loan default rate, then draw every firm's default date."""
     eta, sds = log_hazard(firms, paths, network, cfg, rng)
     seed = np.random.SeedSequence(int(rng.integers(0, 2**63)))
@@ -188,7 +193,7 @@ def make_defaults(firms: Firms, paths: Paths, network: Network, intensity: np.nd
     previous: tuple[float, float] | None = None
     slope = 0.5  # d log(rate) / d b: below 1, since the riskiest firms default whatever b is
     for _ in range(6):  # secant steps on log(rate); common random numbers keep the rate smooth in b
-        default_day, sd = simulate(eta + b, network, firms, cfg, seed, track=True)
+        default_day, sd = simulate(eta + b, network, firms, cfg, seed, track=True, plants=plants)
         rate = max(loan_default_rate(default_day, intensity, firms, cfg), 1e-6)
         gap = abs(np.log(rate / target))
         if gap < best[0]:
@@ -201,7 +206,7 @@ def make_defaults(firms: Firms, paths: Paths, network: Network, intensity: np.nd
         b += np.log(target / rate) / slope
     _, b, default_day, sd = best
     hazard = np.empty((firms.n, len(month_starts(cfg)) - 1), dtype=np.float32)
-    replay, _ = simulate(eta + b, network, firms, cfg, seed, hazard_out=hazard)  # common random numbers: same draws
+    replay, _ = simulate(eta + b, network, firms, cfg, seed, hazard_out=hazard, plants=plants)  # common random numbers: same draws
     if not np.array_equal(replay, default_day):
         raise RuntimeError("replaying the default simulation gave other default days; the hazards would not match.")
     return Defaults(default_day=default_day, eta=eta + b, intercept=b, driver_sd=sds, contagion_sd=sd,

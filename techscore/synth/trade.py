@@ -20,6 +20,7 @@ from techscore.synth.config import SynthConfig, year_start
 from techscore.synth.firms import Firms
 from techscore.synth.network import Network
 from techscore.synth.paths import Paths
+from techscore.synth.plants import Plants
 
 DUE_DAYS = np.array([30, 45, 60, 90])
 DUE_P = np.array([0.3, 0.3, 0.25, 0.15])
@@ -28,8 +29,9 @@ PLATFORM_SHARE = 0.5
 
 
 def make_invoices(firms: Firms, paths: Paths, network: Network, default_day: np.ndarray, cfg: SynthConfig,
-                  rng: np.random.Generator) -> Iterator[dict[str, pa.Array]]:
-    """The `supply_chain` table in chunks of relationships."""
+                  rng: np.random.Generator, plants: Plants | None = None) -> Iterator[dict[str, pa.Array]]:
+    """The `supply_chain` table in chunks of relationships; `plants` shrink the sales and slow the payments of
+    shocked and sliding firms from their start day."""
     snapshot = cfg.snapshot_day
     exit_day = np.where(default_day == NO_DAY, NO_DAY, default_day + rng.integers(30, 120, firms.n))
     ys = year_start(np.arange(cfg.start_year, cfg.end_year + 2))
@@ -50,11 +52,15 @@ def make_invoices(firms: Firms, paths: Paths, network: Network, default_day: np.
         seller, buyer = s[i], b[i]
         day = lo[i, t] + np.floor(rng.random(n) * np.maximum(hi[i, t] - lo[i, t], 1)).astype(np.int64)
         flow = share[i] * np.exp(paths.log_revenue[seller, t].astype(np.float64)) * PLATFORM_SHARE * frac[i, t]
-        amount = np.round(flow / np.maximum(m[i, t], 1.0) * np.exp(rng.normal(-0.06, 0.35, n)), 2)
+        amount = flow / np.maximum(m[i, t], 1.0) * np.exp(rng.normal(-0.06, 0.35, n))
+        stress = np.zeros(n) if plants is None else plants.late_logit(buyer, day)
+        if plants is not None:
+            amount = amount * plants.sales_factor(seller, day)
+        amount = np.round(amount, 2)
         due = day + rng.choice(DUE_DAYS, size=n, p=DUE_P)
         to_default = default_day[buyer] - day
         ramp = np.where((to_default > 0) & (to_default <= 365), 3.0 * (1 - to_default / 365.0), 0.0)
-        late = rng.random(n) < 1 / (1 + np.exp(2.2 - 0.9 * paths.late_z[buyer, t] - ramp))
+        late = rng.random(n) < 1 / (1 + np.exp(2.2 - 0.9 * paths.late_z[buyer, t] - ramp - stress))
         days_late = 1 + np.floor(rng.exponential(15 + 15 * ramp)).astype(np.int64)
         on_time = day + np.floor(rng.uniform(0.2, 1.0, n) * (due - day)).astype(np.int64)
         paid = np.where(late, due + days_late, on_time)

@@ -24,6 +24,7 @@ from techscore.synth.ip import make_ip
 from techscore.synth.loans import loan_intensity, make_loans
 from techscore.synth.network import make_network
 from techscore.synth.paths import make_paths
+from techscore.synth.plants import FIRM_TRUTH_FILE, apply_to_paths, firm_truth_table, make_plants
 from techscore.synth.risk import (
     CONTAGION_FEATURE,
     DRIVERS,
@@ -109,10 +110,13 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
     paths = make_paths(firms, cfg, rng["paths"])
     say("trade network", 0.08)
     network = make_network(firms, cfg, rng["network"])
+    plants = make_plants(firms, network, cfg, rng["plants"])
+    apply_to_paths(paths, plants)
     say("defaults (latent risk, contagion)", 0.14)
     intensity = loan_intensity(firms, paths, network, cfg)
-    defaults = make_defaults(firms, paths, network, intensity, cfg, rng["defaults"])
+    defaults = make_defaults(firms, paths, network, intensity, cfg, rng["defaults"], plants)
     default_day = defaults.default_day
+    plants.drop_slides_after_default(default_day)
     del intensity
 
     rows: dict[str, int] = {}
@@ -156,7 +160,7 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
     del loans
 
     with TableWriter(out / files["supply_chain"], "supply_chain") as w:
-        for chunk in make_invoices(firms, paths, network, default_day, cfg, rng["supply_chain"]):
+        for chunk in make_invoices(firms, paths, network, default_day, cfg, rng["supply_chain"], plants):
             say("supply-chain invoices", 0.72 + 0.25 * w.rows / max(1, 20 * firms.n))
             w.write(chunk)
     rows["supply_chain"] = w.rows
@@ -165,16 +169,17 @@ def generate(n_firms: int, seed: int, out: str | Path, *, dirty: bool = False, s
         w.write(_enterprise_columns(firms, certs))
     rows["enterprises"] = w.rows
     rows = {name: rows[name] for name in TABLE_NAMES}
+    pq.write_table(firm_truth_table(firms.uscc, default_day, plants), out / FIRM_TRUTH_FILE, compression="zstd")
 
     summary = SynthSummary(
         out=out, seed=seed, n_firms=n_firms, rows=rows, files=files, default_rate_12m=rate,
         loans_with_window=with_window, firms_defaulted=int((default_day != NO_DAY).sum()),
     )
-    truth = ground_truth(cfg, defaults, summary)
+    truth = ground_truth(cfg, defaults, summary) | {"plants": plants.truth(cfg)}
     if application_truth is not None:
         truth["applications"] = application_truth
     _write_json(out / GROUND_TRUTH_FILE, truth)
-    _write_json(out / METADATA_FILE, _metadata(cfg, firms, summary))
+    _write_json(out / METADATA_FILE, _metadata(cfg, firms, summary) | {"plants": plants.truth(cfg)})
     (out / README_FILE).write_text(_readme(cfg, summary), encoding="utf-8")
     if dirty:
         say("dirty rows", 0.98)
@@ -282,8 +287,9 @@ same bytes). Records cover {cfg.start_year}-{cfg.end_year}; loans from {cfg.loan
 Loans with a complete 12-month window: {s.loans_with_window:,}; defaulted within 12 months: {s.default_rate_12m:.2%}
 (target {cfg.default_rate:.0%}). Firms that ever defaulted: {s.firms_defaulted:,}.
 
-`ground_truth.json` lists the planted risk drivers (feature ids of the catalogue, direction, weight) and the noise
-features; `world.json` the configuration, banks and counts. How the world is made: `help(techscore.synth)`.
+`ground_truth.json` lists the planted risk drivers (feature ids of the catalogue, direction, weight), the noise
+features and the planted shock and slides (`firm_truth.parquet`: each firm's default date, whether the shock hit
+it and the start of its slide); `world.json` the configuration, banks and counts. How the world is made: `help(techscore.synth)`.
 """
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from features.supply_chain import pagerank
+from features.supply_chain import pagerank, pagerank_over_floor
 from tests.features.conftest import FIRMS, A, B, C, D, Resolver, raw_tables
 
 
@@ -84,7 +84,20 @@ def test_pagerank_by_hand() -> None:
     assert ring.tolist() == pytest.approx([1.0, 1.0, 1.0])
 
 
+def test_pagerank_over_floor_keeps_firms_no_one_buys_from_at_one() -> None:
+    # The hand case above, then the same trade with five more firms that trade with no one: scaled by the mean, the
+    # unendorsed buyers move (0.638 -> 0.67 ...); over the floor they stay at exactly 1 and seller 2 at 2.7.
+    x = (1 / 3) / (1 + 1.7 / 3)
+    small = sparse.csr_array(([5.0, 1.0], ([2, 2], [0, 1])), shape=(3, 3))
+    grown = sparse.csr_array(([5.0, 1.0], ([2, 2], [0, 1])), shape=(8, 8))
+    assert pagerank(small)[0] != pytest.approx(pagerank(grown)[0], abs=1e-3)
+    for flows in (small, grown):
+        got = pagerank_over_floor(flows)
+        assert got[0] == got[1] == 1.0 and (got[3:] == 1.0).all()
+    assert pagerank_over_floor(small)[2] == pytest.approx((1 - 2 * x) / x)
+
+
 def test_pagerank_feature_ranks_suppliers_of_busy_buyers(feat) -> None:
     ranks = {f: feat.value("sc_pagerank", f) for f in (A, B, C, D)}
-    assert ranks[D] == min(ranks.values())  # no trade at all
+    assert ranks[D] == min(ranks.values()) == 1.0  # no trade at all: the floor
     assert ranks[A] == max(ranks.values())  # sells to three buyers

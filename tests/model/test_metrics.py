@@ -53,6 +53,19 @@ def test_psi_by_hand():
     assert table["expected"].sum() == 100 and table["actual"].sum() == 100
 
 
+def test_psi_gives_a_mass_point_its_own_bin():
+    # 60% of the expected rows sit on 1.0 (firms no one buys from score exactly 1 on sc_pagerank). Quintile edges
+    # are 1, 1, 1 and 2.2; the mass point adds [1, 1+ulp), so the bins are <1, =1, (1, 2.2), >=2.2 with 1, 6, 1 and
+    # 2 expected rows. Three firms leave the mass point for 1.5 and 1.8: actual 1, 4, 3 and 2.
+    expected = np.array([0.5, 1, 1, 1, 1, 1, 1, 2, 3, 4])
+    actual = np.array([0.5, 1, 1, 1, 1, 1.5, 1.8, 2, 3, 4])
+    table = M.psi_table(expected, actual, bins=5)
+    assert table["expected"].tolist() == [1, 6, 1, 2] and table["actual"].tolist() == [1, 4, 3, 2]
+    assert table["upper"].iloc[1] == np.nextafter(1.0, 2.0)
+    hand = (0.4 - 0.6) * np.log(0.4 / 0.6) + (0.3 - 0.1) * np.log(0.3 / 0.1)
+    assert M.psi(expected, actual, bins=5) == pytest.approx(hand)  # bins <1,[1,2.2),>=2.2 would read 0
+
+
 def test_lift_table_counts(scored):
     y, p = scored
     t = M.lift_table(y, p)

@@ -18,7 +18,7 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
     b = generate(400, 21, tmp_path / "b")
     c = generate(400, 22, tmp_path / "c")
     ha, hb, hc = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
-    assert len(ha) == 11 and ha == hb
+    assert len(ha) == 12 and ha == hb
     assert a.rows == b.rows
     parquet = [n for n in ha if n.endswith(".parquet")]
     assert all(ha[n] != hc[n] for n in parquet)
