@@ -43,7 +43,7 @@ from techscore.model.artifacts import (
     json_ready,
     membership_table,
 )
-from techscore.model.card import CardTable
+from techscore.model.card import CardTable, card_table
 from techscore.model.champion import CANDIDATES, ChampionChoice, select_champion, shipped_card
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
 from techscore.model.fit import fit_pd_model
@@ -505,6 +505,8 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         result.tables["challenger_points"].to_csv(paths["points"], index=False)
         (out / "challenger" / "metrics.json").write_text(
             json.dumps(json_ready(result.report.get("challenger", {})), indent=2), encoding="utf-8")
+    if result.challenger is not None:  # the challenger's points table as `techscore export` reads it
+        paths["challenger_scorecard"] = card_table(result.challenger).save(out / "challenger" / SCORECARD_FILE)
     pred = result.predictions
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     paths["predictions"] = out / PREDICTIONS_FILE
