@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from techscore.catalogue.meta import FeatureMeta
+from techscore.exceptions import ModelError
 from techscore.model.blend import blend_booster, card_log_odds
 from techscore.model.calibrate import fit_calibrator
 from techscore.model.card import CardTable, card_table
@@ -154,17 +155,24 @@ def select_champion(model: PDModel, fit: BoosterFit, X_train: pd.DataFrame, y_tr
         return model, ChampionChoice(mode, "lightgbm", f"lightgbm: {why}.", evidence={"source": "none"}), scorecard, None
     y_train = np.asarray(y_train).astype(int)
     features = model.features
-    sc = scorecard if scorecard is not None else fit_scorecard(X_train, y_train, features, spec.scaling)
-    card = card_table(sc)
-    if fit.valid_index is not None:  # inner cross-validation over the training rows
-        target = y_train[fit.valid_index]
-        folds = max(2, inner_folds)
-        m_card = _inner_card_log_odds(X_train, y_train, features, spec, folds)[fit.valid_index]
-        source = "inner_cv"
-    else:
-        target = np.asarray(y_valid).astype(int)
-        m_card = card_log_odds(card, model.prepare(X_valid))
-        source = "valid"
+    try:
+        sc = scorecard if scorecard is not None else fit_scorecard(X_train, y_train, features, spec.scaling)
+        card = card_table(sc)
+        if not card.characteristics:
+            raise ModelError("the scorecard's binning kept no feature (none reached the minimum information value)")
+        if fit.valid_index is not None:  # inner cross-validation over the training rows
+            target = y_train[fit.valid_index]
+            m_card = _inner_card_log_odds(X_train, y_train, features, spec, max(2, inner_folds))[fit.valid_index]
+            source = "inner_cv"
+        else:
+            target = np.asarray(y_valid).astype(int)
+            m_card = card_log_odds(card, model.prepare(X_valid))
+            source = "valid"
+    except ModelError as exc:
+        if mode != "auto":
+            raise
+        return model, ChampionChoice(mode, "lightgbm", f"lightgbm: the scorecard could not compete ({exc}).",
+                                     evidence={"source": "none"}), scorecard, None
     m_lgb = np.asarray(fit.valid_margin, dtype=np.float64)
     choice = compare_candidates(m_lgb, m_card, target, mode=mode, seed=spec.seed, source=source)
     if choice.winner == "lightgbm":

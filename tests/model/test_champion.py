@@ -132,3 +132,26 @@ def test_saved_card_round_trips(book, tmp_path):
     again = CardTable.load(card.save(tmp_path / "scorecard.json"))
     rows = scoring_rows(300, seed=4)
     np.testing.assert_array_equal(again.predict_pd(rows), card.predict_pd(rows))
+
+
+@pytest.mark.filterwarnings("ignore:No variables were selected:UserWarning")  # optbinning's own, the point here
+def test_auto_keeps_lightgbm_when_the_scorecard_cannot_compete():
+    """Features without information: the scorecard bins nothing, so auto ships LightGBM and says why; forcing the
+    scorecard is an error."""
+    from techscore.catalogue.meta import FeatureMeta
+    from techscore.exceptions import ModelError
+    from techscore.model.champion import select_champion
+    from techscore.model.fit import fit_pd_model
+    from tests.model._champion_book import SPEC
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"flat_a": np.ones(800), "flat_b": np.zeros(800)})
+    y = (rng.random(800) < 0.2).astype(int)
+    features = [FeatureMeta(id=c, group="t", name_zh=c, name_en=c, description=c, unit="", sources=(), direction=0,
+                            kind="numeric") for c in X.columns]
+    model, fit = fit_pd_model(X.iloc[:600], y[:600], X.iloc[600:], y[600:], features, SPEC)
+    shipped, choice, _, margin = select_champion(model, fit, X.iloc[:600], y[:600], X.iloc[600:], y[600:], SPEC)
+    assert shipped is model and margin is None
+    assert choice.winner == "lightgbm" and "the scorecard could not compete" in choice.reason
+    with pytest.raises(ModelError):
+        select_champion(model, fit, X.iloc[:600], y[:600], X.iloc[600:], y[600:], SPEC, mode="scorecard")
