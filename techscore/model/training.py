@@ -32,7 +32,7 @@ import pandas as pd
 
 from techscore.dataset.experiment import load_dataset
 from techscore.dataset.frame import LABEL, LoanDataset
-from techscore.exceptions import SpecError
+from techscore.exceptions import ModelError, SpecError
 from techscore.model import metrics as M
 from techscore.model.artifacts import (
     MEMBERSHIP_FILE,
@@ -506,7 +506,10 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         (out / "challenger" / "metrics.json").write_text(
             json.dumps(json_ready(result.report.get("challenger", {})), indent=2), encoding="utf-8")
     if result.challenger is not None:  # the challenger's points table as `techscore export` reads it
-        paths["challenger_scorecard"] = card_table(result.challenger).save(out / "challenger" / SCORECARD_FILE)
+        try:
+            paths["challenger_scorecard"] = card_table(result.challenger).save(out / "challenger" / SCORECARD_FILE)
+        except ModelError as exc:  # a scorecard the export cannot represent: say so beside it, train on
+            (out / "challenger" / "scorecard_not_exported.txt").write_text(f"{exc}\n", encoding="utf-8")
     pred = result.predictions
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     paths["predictions"] = out / PREDICTIONS_FILE

@@ -38,7 +38,7 @@ def _workspace(root: Path) -> Path:
     (root / "models" / "quick.toml").write_text('name = "quick"\n[learner]\nnum_boost_round = 300\n'
                                                 'early_stopping_rounds = 30\n', encoding="utf-8")
     (root / "experiments" / "aus.toml").write_text(
-        'name = "aus"\nmodel = "models/quick.toml"\nchallenger = false\n[data]\ntabular = "australian.csv"\n'
+        'name = "aus"\nmodel = "models/quick.toml"\nchallenger = true\n[data]\ntabular = "australian.csv"\n'
         'target = "y"\n[split]\ncv = 2\ninner_folds = 3\n', encoding="utf-8")
     return root
 
@@ -85,6 +85,7 @@ def test_shipped_scorecard_is_saved_and_exports(australian, tmp_path):
                                    "--reasons", "2"])
     assert res.exit_code == 0, res.output
     assert "reason_2" in sql.read_text()
+    assert CardTable.load(out / "challenger" / "scorecard.json").characteristics == card.characteristics
 
 
 def test_the_choice_never_sees_the_test_rows(australian):
@@ -111,6 +112,6 @@ def test_champion_key_is_checked_and_the_experiment_overrides_it(australian, tmp
     with pytest.raises(SpecError, match=r"key 'champion'.*'forest'"):
         load_model_spec(tmp_path / "bad.toml")
     assert load_model_spec(ws / "models" / "quick.toml").champion == "auto"
-    text = (ws / "experiments" / "aus.toml").read_text().replace("challenger = false", 'champion = "lightgbm"')
+    text = (ws / "experiments" / "aus.toml").read_text().replace("challenger = true", 'champion = "lightgbm"')
     (ws / "experiments" / "forced.toml").write_text(text, encoding="utf-8")
     assert load_experiment(ws / "experiments" / "forced.toml").champion == "lightgbm"
