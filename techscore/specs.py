@@ -30,8 +30,9 @@ from techscore.exceptions import SpecError
 from techscore.workspace import workspace as find_workspace
 
 __all__ = [
-    "CALIBRATION_METHODS", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec", "LearnerSpec",
-    "MasterScaleSpec", "ModelSpec", "REJECT_INFERENCE_METHODS", "RejectInferenceSpec", "Scalar", "ScalingSpec", "SpecFile", "SpecPart", "SplitSpec", "load_experiment",
+    "CALIBRATION_METHODS", "CHAMPION_MODES", "CalibrationSpec", "DataSpec", "ExperimentSpec", "LeakageSpec",
+    "LearnerSpec", "MasterScaleSpec", "ModelSpec", "REJECT_INFERENCE_METHODS", "RejectInferenceSpec", "Scalar",
+    "ScalingSpec", "SpecFile", "SpecPart", "SplitSpec", "load_experiment",
     "load_model_spec", "load_spec", "parse_spec", "shown_path", "spec_error",
 ]
 
@@ -39,6 +40,8 @@ CALIBRATION_METHODS: tuple[str, ...] = ("platt", "isotonic", "none")
 """`platt` (default): logistic in the raw margin, affine in log-odds so SHAP values stay additive; `isotonic`:
 a monotone step function (better fit for large validation sets, breaks additivity); `none`: the booster's own
 probability."""
+CHAMPION_MODES: tuple[str, ...] = ("auto", "lightgbm", "scorecard", "blend")
+"""`champion`: chosen by inner cross-validated log loss (auto), or forced (see `techscore.model.champion`)."""
 
 Scalar = str | int | float | bool
 Fraction = Annotated[float, Field(gt=0, le=1)]
@@ -208,6 +211,9 @@ class ModelSpec(SpecFile):
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     scaling: ScalingSpec = Field(default_factory=ScalingSpec)
     master_scale: MasterScaleSpec = Field(default_factory=MasterScaleSpec)
+    champion: Literal["auto", "lightgbm", "scorecard", "blend"] = "auto"
+    """What ships: `auto` compares LightGBM, the WOE scorecard and their blend in log-odds by inner
+    cross-validated log loss inside each training part; the others force one (`techscore.model.champion`)."""
 
 
 class DataSpec(SpecPart):
@@ -352,6 +358,8 @@ class ExperimentSpec(SpecFile):
     """Name in the model registry (default `techscore_<name>_pd`); empty string: do not register."""
     challenger: bool = True
     """Also fit and evaluate the WOE logistic scorecard."""
+    champion: Literal["auto", "lightgbm", "scorecard", "blend"] | None = None
+    """Override the model spec's `champion` for this experiment."""
     segments: list[str] | None = None
     """Segment columns to break metrics down by (default: every segment column in the data)."""
     min_segment_rows: Annotated[int, Field(ge=1)] = 30

@@ -41,7 +41,7 @@ from techscore.exceptions import RunError
 
 __all__ = [
     "EXPLAIN_ARTIFACT_PATH", "MEMBERSHIP_FILE", "METRICS_FILE", "PART_NAMES", "PREDICTIONS_FILE",
-    "REPORTS_ARTIFACT_PATH", "SEGMENTS_FILE", "RunArtifacts", "find_artifact", "json_ready", "member_rows",
+    "REPORTS_ARTIFACT_PATH", "SCORECARD_FILE", "SEGMENTS_FILE", "RunArtifacts", "find_artifact", "json_ready", "member_rows",
     "membership_table",
 ]
 
@@ -49,6 +49,8 @@ METRICS_FILE = "metrics.json"
 MEMBERSHIP_FILE = "membership.parquet"
 PREDICTIONS_FILE = "predictions.parquet"
 SEGMENTS_FILE = "segments.csv"
+SCORECARD_FILE = "scorecard.json"
+"""In the model folder when the champion is or contains the WOE scorecard: its points table (`CardTable`)."""
 PART_NAMES: tuple[str, ...] = ("train", "valid", "test", "embargo")
 REPORTS_ARTIFACT_PATH = "reports"
 """Artifact folder of the run the reports are logged to."""

@@ -56,6 +56,8 @@ class TrainResult:
     model_version: str | None = None
     challenger: object | None = None
     """The fitted `ScorecardModel` (when the experiment has the challenger on)."""
+    card: object | None = None
+    """The shipped scorecard (`CardTable`) when the champion is or contains it; saved as `model/scorecard.json`."""
     learning_curve: tuple[list[float], int] = field(default_factory=lambda: ([], 0))
     tags: dict[str, str] = field(default_factory=dict)
     """Run tags the pipeline adds as it goes (the leakage guard's findings); tracked at the end or on failure."""

@@ -18,8 +18,8 @@ from techscore.catalogue.meta import FeatureMeta
 from techscore.exceptions import ModelError
 from techscore.specs import LearnerSpec
 
-__all__ = ["BoosterFit", "average_boosters", "cross_fit_margins", "fit_booster", "fit_booster_cv", "lgb_params", "monotone_constraints",
-           "safe_name", "UNSAFE_CHARS"]
+__all__ = ["BoosterFit", "average_boosters", "cross_fit_margins", "fit_booster", "fit_booster_cv", "lgb_params",
+           "model_from_parts", "model_text_parts", "monotone_constraints", "safe_name", "scaled_tree", "UNSAFE_CHARS"]
 
 UNSAFE_CHARS = set('[]{},:"')
 """Characters LightGBM refuses in feature names (JSON special characters)."""
@@ -258,30 +258,50 @@ def average_boosters(boosters: Sequence[lgb.Booster], num_iteration: int | Seque
     header: list[str] = []
     trailer: list[str] = []
     blocks: list[list[str]] = []
-    names = None
     for text in texts:
-        lines = text.split("\n")
-        first = next(i for i, line in enumerate(lines) if line.startswith("Tree="))
-        end = lines.index("end of trees")
-        head = [line for line in lines[:first] if not line.startswith("tree_sizes=")]
-        feature_names = next(line for line in head if line.startswith("feature_names="))
-        if names is None:
-            names, header, trailer = feature_names, head, lines[end:]
-        elif feature_names != names:
+        head, trees, tail = model_text_parts(text)
+        if not header:
+            header, trailer = head, tail
+        elif _feature_line(head) != _feature_line(header):
             raise ModelError("average_boosters: the boosters do not share their features.")
-        block: list[str] = []
-        for line in lines[first:end]:
-            if line.startswith("Tree=") and block:
-                blocks.append(block)
-                block = []
-            if line.startswith("is_linear=1"):
-                raise ModelError("average_boosters does not support linear trees.")
-            if line.startswith(("leaf_value=", "internal_value=")):
-                key, values = line.split("=", 1)
-                line = key + "=" + " ".join(repr(float(v) / k) for v in values.split())
-            block.append(line)
-        if block:
-            blocks.append(block)
+        blocks.extend(scaled_tree(block, divisor=k) for block in trees)
+    return model_from_parts(header, blocks, trailer)
+
+
+def _feature_line(header: list[str]) -> str:
+    return next(line for line in header if line.startswith("feature_names="))
+
+
+def model_text_parts(text: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """A LightGBM text model split into its header (without `tree_sizes`), its trees (each a list of lines
+    starting with `Tree=`) and its trailer (from `end of trees`: importances, parameters, pandas categories)."""
+    lines = text.split("\n")
+    end = lines.index("end of trees")
+    first = next((i for i, line in enumerate(lines) if line.startswith("Tree=")), end)
+    header = [line for line in lines[:first] if not line.startswith("tree_sizes=")]
+    blocks: list[list[str]] = []
+    for line in lines[first:end]:
+        if line.startswith("Tree="):
+            blocks.append([])
+        if line.startswith("is_linear=1"):
+            raise ModelError("linear trees cannot be averaged or blended.")
+        blocks[-1].append(line)
+    return header, blocks, lines[end:]
+
+
+def scaled_tree(block: list[str], factor: float = 1.0, *, divisor: float = 1.0) -> list[str]:
+    """A tree's lines with its leaf and internal values times `factor` over `divisor` (its output scales)."""
+    out = []
+    for line in block:
+        if line.startswith(("leaf_value=", "internal_value=")):
+            key, values = line.split("=", 1)
+            line = key + "=" + " ".join(repr(float(v) * factor / divisor) for v in values.split())
+        out.append(line)
+    return out
+
+
+def model_from_parts(header: list[str], blocks: Sequence[list[str]], trailer: list[str]) -> lgb.Booster:
+    """A booster from a header, trees (renumbered in order) and a trailer, as `model_text_parts` splits them."""
     body = []
     for i, block in enumerate(blocks):
         body.append(f"Tree={i}")

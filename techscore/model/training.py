@@ -33,16 +33,19 @@ import pandas as pd
 from techscore.catalogue import load_catalogue
 from techscore.dataset.experiment import load_dataset, point_in_time
 from techscore.dataset.frame import LABEL, LoanDataset
-from techscore.exceptions import SpecError
+from techscore.exceptions import ModelError, SpecError
 from techscore.model import metrics as M
 from techscore.model.artifacts import (
     MEMBERSHIP_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,
+    SCORECARD_FILE,
     SEGMENTS_FILE,
     json_ready,
     membership_table,
 )
+from techscore.model.card import CardTable, card_table
+from techscore.model.champion import CANDIDATES, ChampionChoice, select_champion, shipped_card
 from techscore.model.events import Callback, TrainEnv, TrainResult, emit
 from techscore.model.fit import fit_pd_model
 from techscore.model.leakage import guard_training
@@ -82,6 +85,10 @@ class FoldOutput:
     """Positions of the rows `pd["valid"]` scores (the hold-out, or the inner out-of-fold rows)."""
     challenger: ScorecardModel | None = None
     challenger_pd: dict[str, np.ndarray] = field(default_factory=dict)
+    choice: ChampionChoice | None = None
+    """What was compared inside the training part and why the shipped model won (`techscore.model.champion`)."""
+    card: CardTable | None = None
+    """The scorecard that is (part of) the shipped model; None when LightGBM ships alone."""
 
 
 def fit_fold(
@@ -94,34 +101,51 @@ def fit_fold(
     info: dict | None = None,
     rejects: pd.DataFrame | None = None,
     reject_inference: RejectInferenceSpec | None = None,
+    champion: str | None = None,
 ) -> FoldOutput:
     """Fit the champion (and the challenger) on `fold.train` / `fold.valid` and score every part of the fold.
 
-    With `reject_inference` (and `rejects`, the rejected applicants with their ``applied`` date), the champion's
-    training part is first augmented or reweighted with the rejects of its period (`techscore.model.reject_inference`).
+    The champion is chosen inside the fold's training part as `champion` (default: the model spec's) says:
+    LightGBM, the WOE scorecard or their blend (`techscore.model.champion.select_champion`).
+
+    With `reject_inference` (and `rejects`, the rejected applicants with their ``applied`` date), the LightGBM
+    champion's training part is first augmented or reweighted with the rejects of its period
+    (`techscore.model.reject_inference`); the scorecard takes no weights, so the champion is then LightGBM.
     """
     X, y = dataset.X, dataset.y.to_numpy()
     part = {p: getattr(fold, p) for p in PARTS}
+    mode = champion or spec.champion
     X_train, y_train, weight, ri_info = X.iloc[part["train"]], y[part["train"]], None, {}
     if reject_inference is not None and reject_inference.method != "none" and rejects is not None:
         aug = infer_rejects(X_train, y_train, rejects_during(rejects, dataset.frame["issued"].iloc[part["train"]]),
                             reject_inference)
         X_train, y_train, weight = aug.X, aug.y, aug.weight
         ri_info = {"reject_inference": {k: v for k, v in aug.info.items() if k != "bands"}}
+        if mode not in ("auto", "lightgbm"):
+            raise SpecError(f"reject inference ({reject_inference.method}) fits the LightGBM champion only; "
+                            f"champion = {mode!r} cannot take it (use \"auto\" or \"lightgbm\").")
+        mode = "lightgbm"
     model, fit = fit_pd_model(
         X_train, y_train, X.iloc[part["valid"]], y[part["valid"]], dataset.features, spec,
         catalogue_version=dataset.summary.get("catalogue_version"),
         info={"dataset_fingerprint": dataset.fingerprint, "fold": fold.name, **ri_info, **(info or {})},
         callbacks=lgb_callbacks, inner_folds=fold.inner_folds, sample_weight=weight,
     )
+    scorecard = (fit_scorecard(X.iloc[part["train"]], y[part["train"]], dataset.features, spec.scaling)
+                 if challenger else None)
+    model, choice, scorecard, margin = select_champion(
+        model, fit, X.iloc[part["train"]], y[part["train"]], X.iloc[part["valid"]], y[part["valid"]], spec,
+        mode=mode, inner_folds=fold.inner_folds, scorecard=scorecard)
+    model.info["champion"] = choice.to_dict()
     pds = {p: model.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx) and p != "valid"}
     valid_rows = part["valid"] if fit.valid_index is None else part["train"][fit.valid_index]
     if fit.valid_margin is not None:  # out of sample even when the booster was refit on these rows
-        pds["valid"] = model.calibrator.predict(fit.valid_margin)
-    out = FoldOutput(fold, model, fit, pds, valid_rows if fit.valid_margin is not None else part["valid"][:0])
-    if challenger:
-        out.challenger = fit_scorecard(X.iloc[part["train"]], y[part["train"]], dataset.features, spec.scaling)
-        out.challenger_pd = {p: out.challenger.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx)}
+        pds["valid"] = model.calibrator.predict(fit.valid_margin if margin is None else margin)
+    out = FoldOutput(fold, model, fit, pds, valid_rows if fit.valid_margin is not None else part["valid"][:0],
+                     choice=choice, card=shipped_card(choice, scorecard))
+    if challenger and scorecard is not None:
+        out.challenger = scorecard
+        out.challenger_pd = {p: scorecard.predict_pd(X.iloc[idx]) for p, idx in part.items() if len(idx)}
     return out
 
 
@@ -292,6 +316,8 @@ def train(
     spec = experiment if isinstance(experiment, ExperimentSpec) else load_experiment(experiment, workspace=workspace)
     mspec = (model_spec if isinstance(model_spec, ModelSpec) else
              load_model_spec(model_spec) if model_spec is not None else spec.model_spec())
+    if spec.champion is not None:  # the experiment overrides the model spec's champion
+        mspec = mspec.model_copy(update={"champion": spec.champion})
     ds = dataset if dataset is not None else load_dataset(spec)
     tracker: list[Callback] = []
     if tracking:
@@ -351,6 +377,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         final = outs[0]
     result.model = final.model
     result.model.info.update(experiment=spec.name, split=spec.split.model_dump(mode="json"))
+    result.card = final.card
 
     # rows each metric is computed on: test (out of time or out of fold), valid (pooled over folds), train (final);
     # repeated cv pools the first partition (each row once) and averages the cv_* metrics over every fold
@@ -406,6 +433,7 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
         if key in frame.columns:
             predictions[key] = frame[key].to_numpy()[test_idx]
 
+    _champion_record(outs, final, cv, metrics, tables, report)
     if spec.challenger:
         _challenger(pooled, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables,
                     report, predictions, ref_pd=np.concatenate([o.challenger_pd["train"] for o in pooled]))
@@ -417,6 +445,28 @@ def _run(result: TrainResult, spec: ExperimentSpec, mspec: ModelSpec, ds: LoanDa
     result.membership = membership_table(frame, {"train": train_idx, "valid": final.fold.valid, "test": test_idx,
                                                  "embargo": final.fold.embargo})
     result.learning_curve = (final.fit.evals.get("valid", []), final.fit.best_iteration)
+
+
+def _champion_record(outs: list[FoldOutput], final: FoldOutput, cv: bool, metrics: dict, tables: dict,
+                     report: dict) -> None:
+    """What each training part compared and shipped: the `champion_selection` table (one row per fold and
+    candidate), metrics of the shipped model's comparison and, for cross-validation, how often each won."""
+    fits = [*outs, final] if cv else outs
+    tables["champion_selection"] = pd.concat([o.choice.table(o.fold.name) for o in fits if o.choice is not None],
+                                             ignore_index=True)
+    choice = final.choice
+    if choice is None:
+        return
+    for c in choice.candidates:
+        metrics[f"champion_inner_log_loss_{c['candidate']}"] = c["inner_log_loss"]
+    metrics["champion_weight_lightgbm"], metrics["champion_weight_scorecard"] = choice.weights
+    report["champion_selection"] = {"mode": choice.mode, "shipped": choice.winner, "reason": choice.reason,
+                                    "weights": list(choice.weights), "evidence": choice.evidence,
+                                    "candidates": choice.candidates}
+    if cv:
+        wins = {name: sum(o.choice is not None and o.choice.winner == name for o in outs) for name in CANDIDATES}
+        metrics.update({f"champion_folds_{name}": float(n) for name, n in wins.items()})
+        report["champion_selection"]["outer_folds_won"] = wins
 
 
 def _challenger(outs, final, y, test_idx, train_idx, frame, segments, spec, mspec, metrics, tables, report,
@@ -489,6 +539,11 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
         result.tables["challenger_points"].to_csv(paths["points"], index=False)
         (out / "challenger" / "metrics.json").write_text(
             json.dumps(json_ready(result.report.get("challenger", {})), indent=2), encoding="utf-8")
+    if result.challenger is not None:  # the challenger's points table as `techscore export` reads it
+        try:
+            paths["challenger_scorecard"] = card_table(result.challenger).save(out / "challenger" / SCORECARD_FILE)
+        except ModelError as exc:  # a scorecard the export cannot represent: say so beside it, train on
+            (out / "challenger" / "scorecard_not_exported.txt").write_text(f"{exc}\n", encoding="utf-8")
     pred = result.predictions
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     paths["predictions"] = out / PREDICTIONS_FILE
@@ -523,6 +578,8 @@ def write_outputs(result: TrainResult, out: str | Path) -> dict[str, Path]:
     for name, fig in figs.items():
         paths[f"plot:{name}"] = plots.save_png(fig, out / (f"{name}.png" if "/" in name else f"plots/{name}.png"))
     paths["model"] = result.model.save(out / "model")
+    if result.card is not None:  # the shipped scorecard, for `techscore export` (SQL, PMML)
+        paths["scorecard"] = result.card.save(paths["model"] / SCORECARD_FILE)
     spec_dir = out / "spec"
     spec_dir.mkdir()
     if result.experiment is not None and result.experiment.path is not None:

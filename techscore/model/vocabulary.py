@@ -49,6 +49,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("embargo_rows", "隔离期剔除笔数", "loans left out by the embargo", None),
     Metric("leakage_flagged_columns", "疑似泄漏特征数", "columns flagged for leakage", False),
     Metric("leakage_allowed_columns", "已复核放行特征数", "flagged columns allowed after review", None),
+    # the champion chosen inside the training part (`techscore.model.champion`)
+    Metric("champion_inner_log_loss_lightgbm", "内层交叉验证对数损失（LightGBM）", "inner CV log loss, LightGBM", False),
+    Metric("champion_inner_log_loss_scorecard", "内层交叉验证对数损失（评分卡）", "inner CV log loss, scorecard", False),
+    Metric("champion_inner_log_loss_blend", "内层交叉验证对数损失（融合）", "inner CV log loss, blend", False),
+    Metric("champion_weight_lightgbm", "融合权重（LightGBM）", "blend weight, LightGBM", None),
+    Metric("champion_weight_scorecard", "融合权重（评分卡）", "blend weight, scorecard", None),
+    Metric("champion_folds_lightgbm", "LightGBM 胜出折数", "outer folds won by LightGBM", None),
+    Metric("champion_folds_scorecard", "评分卡胜出折数", "outer folds won by the scorecard", None),
+    Metric("champion_folds_blend", "融合模型胜出折数", "outer folds won by the blend", None),
     # joint modelling: intervals, calibration and the outcomes at a bank's cut-off (`techscore.joint.compare`)
     Metric("auc_lo", "AUC 区间下限", "AUC interval, low", None),
     Metric("auc_hi", "AUC 区间上限", "AUC interval, high", None),

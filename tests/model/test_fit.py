@@ -22,7 +22,8 @@ from techscore.specs import LearnerSpec, ModelSpec
 from tests.model.conftest import TRUE_EFFECTS
 
 SPEC = ModelSpec(name="m", seed=5, learner=LearnerSpec(num_leaves=15, learning_rate=0.1, num_boost_round=200,
-                                                       early_stopping_rounds=20, min_child_samples=5))
+                                                       early_stopping_rounds=20, min_child_samples=5),
+                 champion="lightgbm")  # these tests are about the LightGBM fit (test_champion: the selection)
 
 
 def _fit(ds, spec):
