@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,12 +83,35 @@ class AuditRecord:
                 json.dumps(list(self.reasons)), self.snapshot_id)
 
 
-class AuditLog:
-    """An append-only decision log in one SQLite file (WAL, synchronous=FULL), safe across threads."""
+@dataclass
+class _Pending:
+    """One caller's rows waiting for the commit that includes them."""
 
-    def __init__(self, path: str | Path) -> None:
+    rows: list[tuple]
+    done: Future
+
+
+class AuditLog:
+    """An append-only decision log in one SQLite file (WAL, synchronous=FULL), written by one thread.
+
+    Group commit: callers hand their rows to the writer (`submit`) and wait for the commit that includes them;
+    the writer takes whatever is queued (at most `max_batch_rows` rows, at least one caller's), commits it in one
+    transaction and only then resolves those callers' futures. Nothing is queued: the writer commits the lone
+    caller's rows at once (no added wait); while one fsync runs, the next callers gather for the following commit.
+    A failed commit fails exactly the callers of that batch (`AuditError`); the next batch is tried afresh.
+    """
+
+    def __init__(self, path: str | Path, *, max_batch_rows: int = 1000) -> None:
         self.path = Path(path)
+        self.max_batch_rows = max(1, int(max_batch_rows))
+        self.commits = 0
+        """Transactions committed by this log (each one fsync): fewer than callers when commits were grouped."""
+        self.writing = 0
+        """Callers whose rows are in the transaction being written now (0: the writer is idle or waiting)."""
         self._lock = threading.Lock()
+        self._submitting = threading.Lock()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -98,24 +123,95 @@ class AuditLog:
                 self._db.execute("ALTER TABLE decisions ADD COLUMN snapshot_id TEXT")
         except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"{self.path}: cannot open the audit trail: {exc}") from exc
+        self._writer = threading.Thread(target=self._write_loop, name="techscore-audit-writer", daemon=True)
+        self._writer.start()
+
+    def submit(self, records: Sequence[AuditRecord]) -> Future:
+        """Queue `records` for the next commit; the future resolves (None) once they are on disk, or raises
+        `AuditError`. Await it from async code with `asyncio.wrap_future`."""
+        done: Future = Future()
+        pending = _Pending([r.row() for r in records], done)
+        with self._submitting:
+            if self._closed:
+                done.set_exception(AuditError(f"{self.path}: the audit trail is closed; the decision is not "
+                                              "recorded."))
+            else:
+                self._queue.put(pending)
+        return done
 
     def append(self, records: Sequence[AuditRecord]) -> None:
-        """Commit `records` in one transaction; returns only once they are on disk (else `AuditError`)."""
+        """Commit `records`; returns only once they are on disk (else `AuditError`). Blocks: async code awaits
+        `submit` instead."""
+        self.submit(records).result()
+
+    def queued(self) -> int:
+        """Callers waiting for a commit that has not started yet."""
+        return self._queue.qsize()
+
+    def _write_loop(self) -> None:
+        carry: _Pending | None = None
+        stop = False
+        while not stop:
+            first = carry or self._queue.get()
+            if first is None:
+                return
+            batch, rows, carry = [first], len(first.rows), None
+            while rows < self.max_batch_rows:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True  # close(): write this batch, then end
+                    break
+                if rows + len(more.rows) > self.max_batch_rows:
+                    carry = more  # the next batch's first
+                    break
+                batch.append(more)
+                rows += len(more.rows)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """One transaction for every caller in `batch`; their futures resolve after COMMIT returned."""
+        # RUNNING from here: a caller that gives up (its request cancelled) can no longer cancel the future under
+        # the writer; its rows are written all the same (recorded, never acknowledged) and nobody is told.
+        waiting = [p for p in batch if p.done.set_running_or_notify_cancel()]
         with self._lock:
+            self.writing = len(batch)
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(_INSERT, [r.row() for r in records])
+                for pending in batch:
+                    self._db.executemany(_INSERT, pending.rows)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise AuditError(f"{self.path}: the decision could not be recorded: {exc}") from exc
+                self.commits += 1
+                error = None
+            except Exception as exc:  # any failure fails this batch's callers; the writer goes on
+                error = AuditError(f"{self.path}: the decision could not be recorded: {exc}")
+                try:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the transaction is gone either way; the next batch begins afresh
+            finally:
+                self.writing = 0
+        for pending in waiting:
+            if error is None:
+                pending.done.set_result(None)
+            else:
+                pending.done.set_exception(error)
 
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM decisions").fetchone()[0])
 
     def close(self) -> None:
+        """Commit what is queued, stop the writer, close the file. Later `submit`s fail with `AuditError`."""
+        with self._submitting:
+            closing, self._closed = not self._closed, True
+            if closing:
+                self._queue.put(None)
+        if closing:
+            self._writer.join()
         with self._lock:
             self._db.close()
 
