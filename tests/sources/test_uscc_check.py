@@ -48,3 +48,23 @@ def test_malformed_codes_fail() -> None:
     assert uscc.is_valid(lettered)
     bad = [GOOD_CODE[:17], GOOD_CODE + "0", lettered.lower(), GOOD_CODE[:5] + "I" + GOOD_CODE[6:], None, ""]
     assert not uscc.valid_mask(pd.Series(bad, dtype=object)).any()
+
+
+def test_one_by_one_path_agrees_with_the_vectorised_path():
+    """Online requests check a handful of codes one by one; a batch column is checked vectorised: same answers."""
+    import numpy as np
+    import pandas as pd
+
+    from techscore.sources import uscc
+
+    rng = np.random.default_rng(7)
+    good = list(uscc.complete(["".join(rng.choice(list(uscc.ALPHABET), 17)) for _ in range(500)]))
+    wrong_check = [g[:17] + ("0" if g[17] != "0" else "1") for g in good[:200]]
+    odd = [None, np.nan, pd.NA, "", "9144030019220382１6", "914403001922038216 ", 914403001922038210,
+           "9144030019220382I6", "91440300192203821", "abc"]
+    codes = pd.Series(good + wrong_check + odd, dtype=object)
+    assert len(codes) > uscc._SMALL  # the column goes the vectorised way
+    vectorised = uscc.valid_mask(codes)
+    one_by_one = np.array([uscc.valid_mask(codes.iloc[i:i + 1])[0] for i in range(len(codes))])
+    np.testing.assert_array_equal(one_by_one, vectorised)
+    assert vectorised[:500].all() and not vectorised[500:].any()
