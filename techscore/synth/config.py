@@ -75,7 +75,7 @@ class SynthConfig:
     chunk_edges: int = 400_000
     shock_section: str | None = "M"
     shock_start: str | None = None
-    shock_size: float = 0.5
+    shock_size: float = 0.7
     slide_share: float = 0.04
     slide_months: int = 9
     slide_size: float = 4.5
