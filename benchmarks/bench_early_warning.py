@@ -43,16 +43,24 @@ RESULTS = ROOT / "benchmarks" / "results" / "early_warning.json"
 MONITOR_SPEC = ROOT / "experiments" / "monitor_demo.toml"
 SHORT_WINDOW = ("sc_sales_change_3m", "sc_late_rate_as_buyer_3m")
 """The short-window supply-chain features; their gain share in the trained model is reported."""
-FLAG_RULE = ("section change minus portfolio change > 3 x the median absolute value of that difference over the "
-             "months, and > 0.001 log-odds")
+FLAG_RULE = ("section change minus portfolio change > 2 x the largest such rise over the earlier months not "
+             "flagged (at least two of them), and > 0.001 log-odds")
+LATE = ("sc_late_rate_as_buyer_3m", "sc_late_rate_as_buyer", "sc_days_late_as_buyer")
+"""The features of the shock's most visible move (shocked firms pay their suppliers late): their CSI per month."""
 
 
 def flagged(shift: pd.DataFrame) -> list[str]:
     """Later dates of the comparisons where the shocked section's mean log-odds rose well beyond the portfolio's,
-    judged against its own months (no use of the truth)."""
-    relative = shift["segment_change"] - shift["portfolio_change"]
-    bar = max(3 * float(relative.abs().median()), 0.001)
-    return shift.loc[relative > bar, "as_of_after"].tolist()
+    judged against the earlier months that were not flagged (a sequential rule: no use of the truth, and a
+    publication month in which the section fell does not raise the bar)."""
+    relative = (shift["segment_change"] - shift["portfolio_change"]).to_numpy()
+    out, calm = [], []
+    for after, value in zip(shift["as_of_after"], relative, strict=True):
+        if len(calm) >= 2 and value > max(2 * max(max(calm), 0.0), 0.001):
+            out.append(after)
+        else:
+            calm.append(value)
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -84,12 +92,24 @@ def main(argv: list[str] | None = None) -> dict:
     importance = trained.tables["importance"]
     short = importance.loc[importance["feature"].isin(SHORT_WINDOW), ["feature", "gain_share"]]
     gain_share = {str(f): round(float(g), 4) for f, g in zip(short["feature"], short["gain_share"], strict=True)}
-    perf = warning_performance(tables["scores"], tables["early_warnings"], firms.set_index("uscc")["default_date"],
+    defaults = firms.set_index("uscc")["default_date"]
+    perf = warning_performance(tables["scores"], tables["early_warnings"], defaults,
                                horizon_months=args.horizon_months, top=args.top, observed_until=truth["snapshot"],
                                watch_grade=monitor.thresholds.watch_grade, grades=grades)
     pooled = perf.loc[perf["as_of_after"] == POOLED].iloc[0]
+    by_grade = []
+    for grade in grades[1:]:  # the watch list at each possible watch grade, for choosing one
+        row = warning_performance(tables["scores"], tables["early_warnings"], defaults, horizon_months=args.horizon_months,
+                                  top=args.top, observed_until=truth["snapshot"], watch_grade=grade, grades=grades)
+        row = row.loc[row["as_of_after"] == POOLED].iloc[0]
+        by_grade.append({"watch_grade": grade, "recall_at_watch": round(float(row["recall_at_watch"]), 4),
+                         "watched_share": round(float(row["watched_share"]), 4),
+                         "watch_lift": round(float(row["watch_lift"]), 2)})
     section = shock["segment"]["section"]
     shift = segment_shift(tables["drivers"], section)
+    stab = tables["stability"]
+    csi = (stab.loc[stab["item"].isin(LATE)].pivot(index="as_of_after", columns="item", values="psi")
+           .round(4).reset_index())
     after_start = [d for d in shift["as_of_after"] if pd.Timestamp(d) > pd.Timestamp(shock["start"])]
     result = {
         "benchmark": "early_warning",
@@ -112,12 +132,14 @@ def main(argv: list[str] | None = None) -> dict:
             "recall_listed": round(float(pooled["recall_listed"]), 4),
             "listed_share": round(float(pooled["listed_share"]), 4),
             "listed_lift": round(float(pooled["listed_lift"]), 2),
+            "watch_by_grade": by_grade,
             "by_date": json.loads(perf.to_json(orient="records")),
         },
         "shock": {
             "section": section, "start": shock["start"], "flag_rule": FLAG_RULE,
             "months_after_start": after_start, "months_flagged": flagged(shift),
             "by_date": json.loads(shift.to_json(orient="records")),
+            "late_payment_csi": json.loads(csi.to_json(orient="records")),
         },
         "seconds": round(time.perf_counter() - started, 1),
     }
