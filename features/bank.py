@@ -72,7 +72,7 @@ def bank_prior_defaults(bank_loans: Rows, firms: pd.Index) -> pd.Series:
 @feature(group="bank", name_zh="本行客户月数", name_en="Months as this bank's customer", unit="months",
          unit_zh="个月", direction=0, sources=("loans",), description="Months from the lending bank's first loan "
          "to the firm to the as-of date (missing for a new customer).",
-         description_zh="自本行首笔贷款至评估日的月数（新客户缺失）。")
+         description_zh="自本行首笔贷款至评估日的月数（新客户缺失）。", drift="clock")
 def bank_months_as_customer(bank_loans: Rows, firms: pd.Index) -> pd.Series:
     return series(_extreme(bank_loans, firms, np.minimum), firms)
 
@@ -80,7 +80,7 @@ def bank_months_as_customer(bank_loans: Rows, firms: pd.Index) -> pd.Series:
 @feature(group="bank", name_zh="距本行上笔贷款月数", name_en="Months since last loan at this bank", unit="months",
          unit_zh="个月", direction=0, sources=("loans",), description="Months from the lending bank's latest "
          "earlier loan to the firm to the as-of date (missing for a new customer).",
-         description_zh="自本行最近一笔贷款至评估日的月数（新客户缺失）。")
+         description_zh="自本行最近一笔贷款至评估日的月数（新客户缺失）。", drift="clock")
 def bank_months_since_last_loan(bank_loans: Rows, firms: pd.Index) -> pd.Series:
     return series(_extreme(bank_loans, firms, np.maximum), firms)
 

@@ -79,6 +79,6 @@ def fin_tax_grade(tax: pd.DataFrame, firms: pd.Index) -> pd.Series:
 
 @feature(group="finance", name_zh="财报时滞", name_en="Statement age", unit="months", unit_zh="个月", direction=1,
          sources=("financials",),
-         description="Months from the end of the latest known fiscal year (31 December) to the as-of date.")
+         description="Months from the end of the latest known fiscal year (31 December) to the as-of date.", drift="clock")
 def fin_statement_age_months(fin_latest: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return series(year_end_days(fin_latest["year"].to_numpy(), as_of) / MONTH_DAYS, fin_latest.index)

@@ -202,7 +202,7 @@ def ip_invention_grant_ratio(ip_own: Rows, firms: pd.Index) -> pd.Series:
 
 @feature(group="ip", name_zh="有效专利平均年龄", name_en="Mean age of patents in force", unit="years",
          unit_zh="年", direction=0, sources=("ip_rights",),
-         description="Mean years from filing to the as-of date of the patents in force (NaN without any).")
+         description="Mean years from filing to the as-of date of the patents in force (NaN without any).", drift="clock")
 def ip_patent_age_mean(ip_patents_in_force: Rows, firms: pd.Index) -> pd.Series:
     return _mean_per_firm(ip_patents_in_force["pos"], -ip_patents_in_force["filed"] / YEAR_DAYS, firms)
 

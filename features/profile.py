@@ -97,7 +97,7 @@ def _certified(ent_firms: pd.DataFrame, certification: str) -> pd.Series:
 
 
 @feature(group="profile", name_zh="成立年限", name_en="Firm age", unit="years", unit_zh="年", direction=-1,
-         sources=("enterprises",), description="Years from the founding date to the as-of date.")
+         sources=("enterprises",), description="Years from the founding date to the as-of date.", drift="clock")
 def profile_age_years(ent_firms: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return series(-days(ent_firms["founded"], as_of) / YEAR_DAYS, ent_firms.index)
 
@@ -195,7 +195,7 @@ def profile_prior_loans(loans: pd.DataFrame, firms: pd.Index) -> pd.Series:
 
 @feature(group="profile", name_zh="距上笔贷款月数", name_en="Months since last loan", unit="months",
          unit_zh="个月", direction=0, sources=("loans",),
-         description="Months from the latest loan issued before the as-of date to that date (NaN if none).")
+         description="Months from the latest loan issued before the as-of date to that date (NaN if none).", drift="clock")
 def profile_months_since_last_loan(loans: pd.DataFrame, firms: pd.Index, as_of: pd.Timestamp) -> pd.Series:
     pos = positions(loans["uscc"], firms)
     issued = days(loans["issued"], as_of)

@@ -10,6 +10,10 @@ Payment timeliness (as seller: how its customers pay it; as buyer: how it pays i
 the 12 months with a due date whose outcome is known at D (due before D, or already paid):
 late = paid after the due date, or unpaid at D with the due date passed; days late = (payment date, or D when
 unpaid) - due date, 0 when on time.
+
+Short windows (what moves between the yearly publications): "3 months" is [D - 3 months, D) and "the 3 months
+before" is [D - 6 months, D - 3 months), for invoice dates; the 3-month late-payment share takes the invoices *due*
+in the last 3 months (their outcome is known at D: paid, or unpaid past the due date).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from ._frame import (
 GROUP = feature_group("supply_chain", name_zh="供应链", name_en="Supply chain", order=40)
 """The group this module's features belong to (the catalogue orders groups by `order`)."""
 
+SHORT_MONTHS = 3
+"""Length of the short windows (sales change, recent late payments): a quarter, so a slide or a downturn shows
+within months rather than after the 12-month windows have turned over."""
 DEFAULTED_PARTNER_MONTHS = 12
 """How recent a partner's loan default must be to count in `sc_defaulted_partner_share`."""
 PAGERANK_DAMPING = 0.85
@@ -141,6 +148,44 @@ def sc_purchases_12m(sc_volumes: pd.DataFrame) -> pd.Series:
 def sc_purchases_growth(sc_volumes: pd.DataFrame) -> pd.Series:
     return series(ratio(sc_volumes["purchases"].to_numpy(), sc_volumes["purchases_prev"].to_numpy()) - 1.0,
                   sc_volumes.index)
+
+
+@node
+def sc_short_window(trades: Trades, firm_ent_pos: np.ndarray, firms: pd.Index, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per firm: `sales_3m`, `sales_prev_3m` (invoice dates in the last 3 months and the 3 before, yuan), and of
+    its purchase invoices due in the last 3 months `due_3m` (count) and `late_3m` (paid after the due date or
+    unpaid at D)."""
+    r = trades.rows
+    start, prev = months_before(as_of, SHORT_MONTHS), months_before(as_of, 2 * SHORT_MONTHS)
+    date, s, amount = r["date"], r["s"], r["amount"]
+    recent, before = date >= start, (date >= prev) & (date < start)
+    due, paid = r["due"], r["paid"]
+    due_now = (due >= start) & (due < 0) & trades.paid_known
+    late = due_now & (np.isnan(paid) | (paid > due))
+    return pd.DataFrame({
+        "sales_3m": take(per_firm(s[recent], trades.n, amount[recent]), firm_ent_pos),
+        "sales_prev_3m": take(per_firm(s[before], trades.n, amount[before]), firm_ent_pos),
+        "due_3m": take(per_firm(r["b"][due_now], trades.n), firm_ent_pos),
+        "late_3m": take(per_firm(r["b"][late], trades.n), firm_ent_pos),
+    }, index=firms)
+
+
+@feature(group="supply_chain", name_zh="近3个月销售额环比", name_en="Sales change, last 3 months",
+         unit="ratio", unit_zh="", direction=-1, sources=("supply_chain",),
+         description="Sales invoiced in the last 3 months / sales of the 3 months before, minus 1: a fall in "
+                     "orders shows here a quarter after it starts, long before the 12-month sales turn over.")
+def sc_sales_change_3m(sc_short_window: pd.DataFrame) -> pd.Series:
+    return series(ratio(sc_short_window["sales_3m"].to_numpy(), sc_short_window["sales_prev_3m"].to_numpy()) - 1.0,
+                  sc_short_window.index)
+
+
+@feature(group="supply_chain", name_zh="近3个月自身逾期付款率", name_en="Own late-payment rate, last 3 months",
+         unit="share", unit_zh="", direction=1, sources=("supply_chain",),
+         description="Share of its purchase invoices due in the last 3 months that it paid after the due date or "
+                     "had not paid by the as-of date: the recent payment behaviour the 12-month rate dilutes.")
+def sc_late_rate_as_buyer_3m(sc_short_window: pd.DataFrame) -> pd.Series:
+    return series(ratio(sc_short_window["late_3m"].to_numpy(), sc_short_window["due_3m"].to_numpy()),
+                  sc_short_window.index)
 
 
 @feature(group="supply_chain", name_zh="客户集中度", name_en="Customer concentration (HHI)", unit="ratio",

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from techscore.catalogue._discover import Definition
-from techscore.catalogue.meta import UNITS, FeatureMeta
+from techscore.catalogue.meta import DRIFTS, UNITS, FeatureMeta
 from techscore.exceptions import CatalogueError
 from techscore.sources.schema import TABLE_NAMES
 
@@ -46,6 +46,8 @@ def check_meta(d: Definition, groups: Iterable[str]) -> None:
         problems.append(f"unit must be one of {', '.join(UNITS)}; got {m.unit!r}")
     if isinstance(m.direction, bool) or m.direction not in DIRECTIONS:
         problems.append(f"direction must be -1, 0 or 1; got {m.direction!r}")
+    if m.drift not in DRIFTS:
+        problems.append(f"drift must be one of {', '.join(DRIFTS)}; got {m.drift!r}")
     if m.kind not in KINDS:
         problems.append(f"kind must be one of {', '.join(KINDS)}; got {m.kind!r}")
     for field in ("name_zh", "name_en", "description"):

@@ -31,6 +31,8 @@ UNITS_ZH: dict[str, str] = {
 }
 """Default Chinese unit for each unit (a feature's `unit_zh` overrides it)."""
 Direction = Literal[-1, 0, 1]
+Drift = Literal["value", "clock"]
+DRIFTS: tuple[str, ...] = ("value", "clock")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class FeatureMeta:
     categories: tuple[str, ...] = ()
     """Categorical features only: the fixed category list, so training and scoring frames share one encoding
     (values outside it become missing). Empty: categories are the values seen, sorted."""
+    drift: Drift = "value"
+    """How the feature moves between as-of dates: "value" when only the data move it; "clock" when the date itself
+    does (an age, months since a statement or a loan: every firm's value grows by a month a month), so a month-to-
+    month PSI measures the calendar, not a shift of the population, and monitoring bands it apart."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ def feature(
     unit_zh: str = "",
     description_zh: str = "",
     categories: tuple[str, ...] = (),
+    drift: Drift = "value",
 ) -> Callable[[Callable], Callable]:
     """Mark a function as a catalogue feature; metadata is checked by the catalogue when it is loaded."""
 
@@ -101,7 +108,7 @@ def feature(
         fn.__techscore_feature__ = FeatureMeta(
             id=fn.__name__, group=group, name_zh=name_zh, name_en=name_en, description=description,
             unit=unit, sources=tuple(sources), direction=direction, kind=kind, unit_zh=unit_zh,
-            description_zh=description_zh, categories=tuple(categories),
+            description_zh=description_zh, categories=tuple(categories), drift=drift,
         )
         return fn
 

@@ -229,7 +229,7 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                 scores.write(parts["scores"])
                 mark, seconds["scores"] = time.perf_counter(), seconds["scores"] + time.perf_counter() - now
                 if previous is not None:
-                    parts["stability"] = stability_table(previous, snap)
+                    parts["stability"] = stability_table(previous, snap, features=features)
                     parts["drivers"] = driver_table(previous, snap, segments=segment)
                     parts["migration"] = _migration_long(previous, snap)
                     parts["events"] = event_signals(raw, previous.as_of, as_of, firms=snap.uscc,

@@ -53,7 +53,8 @@ class SynthConfig:
         the same seed with another chunk size gives another (equally valid) world.
     shock_section, shock_start, shock_size
         The planted downturn (`techscore.synth.plants`): industry section hit (GB/T 4754 letter; None for no
-        shock), its first day (ISO date; default 1 May of `end_year`) and the log-hazard increase at full strength.
+        shock), its first day (ISO date; default 1 May of `end_year`) and the log-hazard increase at full strength
+        (0.7 by default: the section's hazard doubles, within the 2-3 times of a real sector downturn).
     slide_share, slide_months, slide_size
         Share of the eligible firms put on a slide before default (eligible: at least a year old and buying from a
         supplier on the platform at the drawn start month), the months over which a slide reaches full strength,
@@ -75,7 +76,7 @@ class SynthConfig:
     chunk_edges: int = 400_000
     shock_section: str | None = "M"
     shock_start: str | None = None
-    shock_size: float = 0.5
+    shock_size: float = 1.0
     slide_share: float = 0.04
     slide_months: int = 9
     slide_size: float = 4.5

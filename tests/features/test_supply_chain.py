@@ -101,3 +101,19 @@ def test_pagerank_feature_ranks_suppliers_of_busy_buyers(feat) -> None:
     ranks = {f: feat.value("sc_pagerank", f) for f in (A, B, C, D)}
     assert ranks[D] == min(ranks.values()) == 1.0  # no trade at all: the floor
     assert ranks[A] == max(ranks.values())  # sells to three buyers
+
+
+def test_short_window_sales_change(feat) -> None:
+    # 3 months [2024-04-01, 2024-07-01) against [2024-01-01, 2024-04-01): A sold T3 (100) against T4 (500); T9 of
+    # 2024-07-02 is after D and T11 a trade with itself. C sold T6 (400) in the earlier quarter and nothing since.
+    assert feat.value("sc_sales_change_3m", A) == pytest.approx(100 / 500 - 1)
+    assert feat.value("sc_sales_change_3m", C) == pytest.approx(-1.0)
+    assert np.isnan(feat.value("sc_sales_change_3m", B))  # B's sales (T7, T10) are older than six months
+
+
+def test_short_window_late_rate(feat) -> None:
+    # A's purchases due in [2024-04-01, 2024-07-01): only T8 (due 2024-06-15, unpaid at D): late. T6 and T7 fell due
+    # earlier (the 12-month rate counts them: 2/3). B's T3 falls due after D; C has no purchase due in the window.
+    assert feat.value("sc_late_rate_as_buyer_3m", A) == 1.0
+    assert np.isnan(feat.value("sc_late_rate_as_buyer_3m", B))
+    assert np.isnan(feat.value("sc_late_rate_as_buyer_3m", C))
