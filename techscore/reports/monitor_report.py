@@ -109,7 +109,10 @@ def _names(manifest: dict):
 def _stability(stab: pd.DataFrame, pairs: list[str], name) -> dict:
     wide = stab.pivot_table(index="item", columns="as_of_after", values="psi", aggfunc="first").reindex(columns=pairs)
     score = wide.loc["pd"].to_numpy(dtype=float) if "pd" in wide.index else np.full(len(pairs), np.nan)
-    feats = wide.drop(index="pd", errors="ignore")
+    # clock features (an age, months since a statement) move by construction with the date: their PSI is in the
+    # tables, banded `clock`, but they are not population shifts and would crowd the chart and the list
+    clock = set(stab.loc[stab["band"] == "clock", "item"]) if "band" in stab else set()
+    feats = wide.drop(index=["pd", *clock], errors="ignore")
     top = feats.max(axis=1).sort_values(ascending=False).head(TOP_CSI).index.tolist()
     img = data_uri(_psi_chart(pairs, [score, *(feats.loc[f].to_numpy(dtype=float) for f in top)]))
     legend = [dict(zh="评分（PD）", en="score (PD)", colour=LINE_COLOURS[0])]
@@ -127,7 +130,8 @@ def _stability(stab: pd.DataFrame, pairs: list[str], name) -> dict:
         rise=lambda d: d["missing_after"] - d["missing_before"]).sort_values("rise", ascending=False)
     missing = [dict(zh=name(r.item, "zh"), en=name(r.item, "en"), after=r.as_of_after, before=fmt_pct(r.missing_before),
                     now=fmt_pct(r.missing_after)) for r in missing.head(5).itertuples() if r.rise > 0.01]
-    n_shift = {p: int(((stab["as_of_after"] == p) & (stab["kind"] == "feature") & (stab["psi"] >= 0.1)).sum())
+    n_shift = {p: int(((stab["as_of_after"] == p) & (stab["kind"] == "feature") & (stab["psi"] >= 0.1)
+                       & ~stab["item"].isin(clock)).sum())
                for p in pairs}
     return dict(image=img, legend=legend, rows=rows, pairs=[_month(p) for p in pairs], missing=missing,
                 shifted=n_shift)

@@ -122,3 +122,23 @@ def test_the_report_opens_in_chromium_without_errors_and_prints(monitored, tmp_p
     assert f'data-uscc="{first.uscc}"' in dom
     pdf = to_pdf(report, tmp_path / "monitor.pdf", lang="en")
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+
+
+def test_clock_features_stay_out_of_the_stability_chart_and_list() -> None:
+    """A clock feature's PSI (statement age moves a month every month) is not a population shift: the report's
+    chart, list of shifted features and count leave it out, while a real shift of the same size is shown."""
+    from techscore.reports.monitor_report import _stability
+
+    pairs = ["2025-02-01", "2025-03-01"]
+    rows = []
+    for p in pairs:
+        rows += [dict(item="pd", kind="score", as_of_after=p, psi=0.02, band="stable", missing_before=0.0,
+                      missing_after=0.0),
+                 dict(item="fin_statement_age_months", kind="feature", as_of_after=p, psi=14.2, band="clock",
+                      missing_before=0.0, missing_after=0.0),
+                 dict(item="sc_sales_change_3m", kind="feature", as_of_after=p, psi=0.4, band="significant",
+                      missing_before=0.0, missing_after=0.0)]
+    out = _stability(pd.DataFrame(rows), pairs, lambda fid, lang: fid)
+    assert [r["id"] for r in out["rows"]] == ["pd", "sc_sales_change_3m"]
+    assert [entry["en"] for entry in out["legend"]] == ["score (PD)", "sc_sales_change_3m"]
+    assert out["shifted"] == {p: 1 for p in pairs}
