@@ -52,7 +52,7 @@ def is_valid(code: object) -> bool:
 def valid_mask(codes: pd.Series) -> np.ndarray:
     """Vectorised check over a column: a boolean array, False for missing, malformed or failing codes."""
     if len(codes) <= _SMALL:
-        return np.fromiter((is_valid(None if pd.isna(c) else c) for c in codes), dtype=bool, count=len(codes))
+        return np.fromiter((is_valid(c) for c in codes), dtype=bool, count=len(codes))
     s = codes.astype("string").fillna("")
     raw = s.str.encode("ascii", errors="replace") if len(s) else s
     lengths = s.str.len().to_numpy(dtype=np.int64, na_value=0)

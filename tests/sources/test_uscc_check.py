@@ -61,7 +61,7 @@ def test_one_by_one_path_agrees_with_the_vectorised_path():
     good = list(uscc.complete(["".join(rng.choice(list(uscc.ALPHABET), 17)) for _ in range(500)]))
     wrong_check = [g[:17] + ("0" if g[17] != "0" else "1") for g in good[:200]]
     odd = [None, np.nan, pd.NA, "", "9144030019220382１6", "914403001922038216 ", 914403001922038210,
-           "9144030019220382I6", "91440300192203821", "abc"]
+           "9144030019220382I6", "91440300192203821", "abc", [9, 1], {"a": 1}, pd.NaT, float("inf")]
     codes = pd.Series(good + wrong_check + odd, dtype=object)
     assert len(codes) > uscc._SMALL  # the column goes the vectorised way
     vectorised = uscc.valid_mask(codes)
