@@ -45,7 +45,7 @@ def is_valid(code: object) -> bool:
     values = [_INDEX.get(ch, -1) for ch in text]
     if min(values) < 0:
         return False
-    c = 31 - sum(v * w for v, w in zip(values, _PY_WEIGHTS)) % 31
+    c = 31 - sum(v * w for v, w in zip(values[:17], _PY_WEIGHTS, strict=True)) % 31
     return values[17] == (0 if c == 31 else c)
 
 
