@@ -10,6 +10,15 @@ number of such pairs,
 computed exactly in O(n log n) from PD groups (the score s is the PD). Once the label window has passed, the realized
 figures come from the loans table and the difference is reported.
 
+The estimate is only as good as the PDs' calibration, and a model's calibration drifts (a PD of 2% may default at 3%
+a year later, and unevenly across the scale). So, as NannyML calibrates on a reference period, the PDs are first
+mapped through an isotonic calibration fitted on the latest *reference*: an earlier date whose label window had
+closed by the monitored date, its PDs against the defaults that followed (`Calibration`, `PerformanceEstimator`).
+Only outcomes known at the monitored date are used. With no such reference the model's own PDs are used, and the
+row says so (`calibrated_on` empty). The standard error of the realized AUC around the estimate is Hanley and
+McNeil's (1982) for the expected numbers of defaulters and non-defaulters: a realized AUC more than two standard
+errors away is more than label noise.
+
 The population is the firms with a loan outstanding at the date (issued before it, not past its term, the firm not
 in default): only their outcomes can be observed. A firm is bad when one of its loans defaults (first 90+ days past
 due) within the window after the date.
@@ -17,16 +26,21 @@ due) within the window after the date.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from techscore.model.metrics import auc
 
-__all__ = ["PERFORMANCE_COLUMNS", "expected_auc", "exposed_firms", "performance_row"]
+__all__ = ["PERFORMANCE_COLUMNS", "Calibration", "PerformanceEstimator", "auc_standard_error", "expected_auc",
+           "exposed_firms", "fit_calibration", "performance_row", "reference_dates"]
 
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
-    "as_of", "window_end", "firms", "exposed", "expected_default_rate", "expected_auc", "outcomes", "defaults",
-    "realized_default_rate", "realized_auc", "default_rate_difference", "auc_difference")
+    "as_of", "window_end", "firms", "exposed", "calibrated_on", "mean_pd", "expected_default_rate", "expected_auc",
+    "expected_auc_se", "outcomes", "defaults", "realized_default_rate", "realized_auc", "default_rate_difference",
+    "auc_difference", "auc_z")
 
 
 def expected_auc(pd_values: np.ndarray) -> float:
@@ -50,6 +64,53 @@ def expected_auc(pd_values: np.ndarray) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
+def auc_standard_error(auc_value: float, defaulters: float, others: float) -> float:
+    """Hanley and McNeil's (1982) standard error of an AUC over `defaulters` positive and `others` negative cases.
+
+    >>> round(auc_standard_error(0.8, 400, 30_000), 4)
+    0.0134
+    """
+    a = float(auc_value)
+    if not (np.isfinite(a) and defaulters > 0 and others > 0):
+        return float("nan")
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (defaulters - 1) * (q1 - a * a) + (others - 1) * (q2 - a * a)) / (defaulters * others)
+    return float(np.sqrt(max(var, 0.0)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An isotonic map from a model's PD to the default rate observed after a reference date (`fit_calibration`).
+    Between its knots it interpolates linearly; beyond them it holds the end values."""
+
+    as_of: str
+    window_end: pd.Timestamp
+    knots: np.ndarray
+    rates: np.ndarray
+
+    def __call__(self, pd_values: np.ndarray) -> np.ndarray:
+        """The calibrated PDs."""
+        return np.interp(np.asarray(pd_values, dtype=np.float64), self.knots, self.rates)
+
+
+def fit_calibration(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, window_months: int) -> Calibration | None:
+    """The isotonic calibration of the PDs `scores` (indexed by uscc) at `as_of` against the defaults of the exposed
+    firms within the window after it; None when the book has no defaulter or no non-defaulter. The rates are kept
+    inside [1e-6, 1 - 1e-6] so that no firm is certain."""
+    from sklearn.isotonic import IsotonicRegression
+
+    book = exposed_firms(loans, as_of, window_months)
+    book = book.loc[book.index.isin(scores.index)]
+    y = book.to_numpy(dtype=np.float64)
+    if not 0 < y.sum() < len(y):
+        return None
+    p = scores.reindex(book.index).to_numpy(dtype=np.float64)
+    iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(p, y)
+    end = pd.Timestamp(as_of) + pd.DateOffset(months=window_months)
+    return Calibration(str(as_of), end, np.asarray(iso.X_thresholds_, dtype=np.float64),
+                       np.asarray(iso.y_thresholds_, dtype=np.float64))
+
+
 def exposed_firms(loans: pd.DataFrame, as_of: str | pd.Timestamp, window_months: int) -> pd.Series:
     """Firms with a loan outstanding at `as_of` (issued before it, within its term when the term is known, the firm
     with no default before it), indexed by `uscc`: True when a loan of the firm defaults in
@@ -70,17 +131,23 @@ def exposed_firms(loans: pd.DataFrame, as_of: str | pd.Timestamp, window_months:
 
 
 def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, window_months: int,
-                    observation_end: pd.Timestamp) -> dict:
+                    observation_end: pd.Timestamp, calibration: Calibration | None = None) -> dict:
     """One date's row of the `performance` table: the expected default rate and AUC of the exposed firms' PDs
-    (`scores`: PD indexed by uscc), and once `as_of + window_months <= observation_end` the realized figures and
-    the differences (realized minus expected)."""
+    (`scores`: PD indexed by uscc) through `calibration` (the model's PDs as they are without one), and once
+    `as_of + window_months <= observation_end` the realized figures and the differences (realized minus expected,
+    and that difference in standard errors)."""
     d = pd.Timestamp(as_of)
     end = d + pd.DateOffset(months=window_months)
     book = exposed_firms(loans, d, window_months)
     book = book.loc[book.index.isin(scores.index)]
     p = scores.reindex(book.index).to_numpy(dtype=np.float64)
+    q = calibration(p) if calibration is not None else p
+    expected = expected_auc(q)
     row = {"as_of": as_of, "window_end": end.date().isoformat(), "firms": int(len(scores)), "exposed": int(len(p)),
-           "expected_default_rate": float(p.mean()) if len(p) else float("nan"), "expected_auc": expected_auc(p),
+           "calibrated_on": calibration.as_of if calibration is not None else "",
+           "mean_pd": float(p.mean()) if len(p) else float("nan"),
+           "expected_default_rate": float(q.mean()) if len(q) else float("nan"), "expected_auc": expected,
+           "expected_auc_se": auc_standard_error(expected, q.sum(), (1 - q).sum()),
            "outcomes": "known" if end <= observation_end else "pending", "defaults": np.nan,
            "realized_default_rate": np.nan, "realized_auc": np.nan}
     if row["outcomes"] == "known" and len(p):
@@ -90,4 +157,46 @@ def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, windo
         row["realized_auc"] = auc(y, p) if 0 < y.sum() < len(y) else float("nan")
     row["default_rate_difference"] = row["realized_default_rate"] - row["expected_default_rate"]
     row["auc_difference"] = row["realized_auc"] - row["expected_auc"]
+    row["auc_z"] = row["auc_difference"] / row["expected_auc_se"] if row["expected_auc_se"] > 0 else float("nan")
     return row
+
+
+class PerformanceEstimator:
+    """The `performance` table date by date, each date estimated through the calibration of the latest reference
+    whose window had closed by then (module docstring). References are extra dates scored for calibration only
+    (`add_reference`) and every monitored date itself once its window has closed by a later date."""
+
+    def __init__(self, loans: pd.DataFrame, *, window_months: int, observation_end: pd.Timestamp) -> None:
+        self.loans, self.window_months, self.observation_end = loans, window_months, pd.Timestamp(observation_end)
+        self.calibrations_: list[Calibration] = []
+
+    def add_reference(self, as_of: str, scores: pd.Series) -> Calibration | None:
+        """Fit and keep the calibration of `scores` at `as_of` when its window has closed by the observation end."""
+        end = pd.Timestamp(as_of) + pd.DateOffset(months=self.window_months)
+        if end > self.observation_end:
+            return None
+        calibration = fit_calibration(as_of, scores, self.loans, window_months=self.window_months)
+        if calibration is not None:
+            self.calibrations_.append(calibration)
+        return calibration
+
+    def reference_for(self, as_of: str) -> Calibration | None:
+        """The calibration of the latest reference date whose window had closed by `as_of`."""
+        d = pd.Timestamp(as_of)
+        known = [c for c in self.calibrations_ if c.window_end <= d]
+        return max(known, key=lambda c: pd.Timestamp(c.as_of)) if known else None
+
+    def row(self, as_of: str, scores: pd.Series) -> dict:
+        """`as_of`'s row (`performance_row` through `reference_for(as_of)`); the date then serves as a reference
+        for later ones."""
+        out = performance_row(as_of, scores, self.loans, window_months=self.window_months,
+                              observation_end=self.observation_end, calibration=self.reference_for(as_of))
+        self.add_reference(as_of, scores)
+        return out
+
+
+def reference_dates(dates: Iterable[str], window_months: int) -> list[str]:
+    """The default reference of a run over `dates`: the date one label window before the first, whose outcomes are
+    known when monitoring starts."""
+    first = min(pd.Timestamp(d) for d in dates)
+    return [(first - pd.DateOffset(months=window_months)).date().isoformat()]

@@ -27,7 +27,7 @@ from techscore.monitor.backtest import backtest_table
 from techscore.monitor.drivers import driver_table
 from techscore.monitor.events import EVENT_TABLES, event_codes_by_firm, event_signals
 from techscore.monitor.migration import migration_matrix
-from techscore.monitor.performance import performance_row
+from techscore.monitor.performance import PerformanceEstimator, reference_dates
 from techscore.monitor.snapshot import Snapshot, take_snapshot
 from techscore.monitor.spec import MonitorSpec
 from techscore.monitor.stability import stability_table
@@ -68,25 +68,31 @@ def _read_firms(path: Path) -> list[str]:
 
 
 def monitor_features(spec: MonitorSpec, model: PDModel, firms: list[str] | None = None,
-                     on_date: Callable[[str], None] | None = None, *,
-                     raw: RawTables | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Each date of `spec` with the portfolio's feature frame as of it (what `featurize_table` writes for that
-    date), the raw tables read and validated once for all dates (`raw`, when already loaded by `load_raw`)."""
+                     on_date: Callable[[str], None] | None = None, *, raw: RawTables | None = None,
+                     dates: list[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each date of `spec` (or `dates`) with the portfolio's feature frame as of it (what `featurize_table` writes
+    for that date), the raw tables read and validated once for all dates (`raw`, when already loaded by
+    `load_raw`)."""
     from techscore.catalogue import load_catalogue
 
     raw = raw if raw is not None else load_raw(spec.resolve(spec.data))
     catalogue = load_catalogue(spec.workspace)
-    for as_of in spec.dates:
+    for as_of in spec.dates if dates is None else dates:
         if on_date is not None:
             on_date(as_of)
         yield as_of, raw_features(raw, as_of, model, catalogue, firms)
 
 
-def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, frame: pd.DataFrame,
-                   explainer) -> tuple[Snapshot, pd.Series | None]:
+def _portfolio(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a date's feature frame that are scored: valid, with at least one model feature known."""
     if VALIDATION_RULE_COLUMN in frame:
         frame = frame.loc[frame[VALIDATION_RULE_COLUMN].isna()]
-    frame = frame.loc[frame[model.feature_ids].notna().any(axis=1)].reset_index(drop=True)
+    return frame.loc[frame[model.feature_ids].notna().any(axis=1)].reset_index(drop=True)
+
+
+def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, frame: pd.DataFrame,
+                   explainer) -> tuple[Snapshot, pd.Series | None]:
+    frame = _portfolio(model, frame)
     segment = None
     if spec.segment is not None:
         if spec.segment not in frame:
@@ -214,6 +220,15 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
     window = _outcome_window(spec, model)
     observed = (pd.Timestamp(spec.outcomes.observation_end) if spec.outcomes.observation_end
                 else default_observation_end(raw["loans"]))
+    performance = PerformanceEstimator(raw["loans"], window_months=window, observation_end=observed)
+    mark = time.perf_counter()
+    references = (reference_dates(spec.dates, window) if spec.outcomes.reference_dates is None
+                  else spec.outcomes.reference_dates)
+    for as_of, frame in monitor_features(spec, model, firms, raw=loaded, dates=references):
+        frame = _portfolio(model, frame)
+        performance.add_reference(as_of, pd.Series(model.predict_pd(frame), index=frame["uscc"].astype(str)))
+        del frame
+    seconds["features"] += time.perf_counter() - mark
     previous: Snapshot | None = None
     scores = _ScoresWriter(out, t.reasons, model.feature_ids)
     done = False
@@ -238,8 +253,7 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                                                              grade_drop=t.grade_drop, watch_grade=t.watch_grade,
                                                              reasons=t.reasons,
                                                              events=event_codes_by_firm(parts["events"]))
-                parts["performance"] = pd.DataFrame([performance_row(
-                    as_of, snap.scores()["pd"], raw["loans"], window_months=window, observation_end=observed)])
+                parts["performance"] = pd.DataFrame([performance.row(as_of, snap.scores()["pd"])])
                 parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades,
                                                    window_months=window, observation_end=observed,
                                                    amber_p=spec.outcomes.amber_p, red_p=spec.outcomes.red_p)

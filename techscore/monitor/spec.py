@@ -49,6 +49,10 @@ class Outcomes(SpecPart):
     """Jeffreys p-value below which a backtest row is amber (the PD is too low at 95% confidence)."""
     red_p: Annotated[float, Field(gt=0, lt=1)] = 0.001
     """Jeffreys p-value below which it is red (99.9% confidence)."""
+    reference_dates: list[str] | None = None
+    """Extra as-of dates scored only to calibrate the performance estimate (`techscore.monitor.performance`): their
+    PDs against the defaults that followed. Default: the date one label window before the first date; `[]` for
+    none (the model's own PDs until a monitored date's window has closed)."""
 
     @field_validator("red_p")
     @classmethod
@@ -61,12 +65,19 @@ class Outcomes(SpecPart):
     @field_validator("observation_end")
     @classmethod
     def _iso(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return pd.Timestamp(value).date().isoformat()
-        except ValueError as exc:
-            raise ValueError(f"observation_end must be an ISO date (YYYY-MM-DD): {exc}") from None
+        return None if value is None else _iso_date(value, "observation_end")
+
+    @field_validator("reference_dates")
+    @classmethod
+    def _iso_list(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else [_iso_date(v, "reference_dates") for v in values]
+
+
+def _iso_date(value: str, key: str) -> str:
+    try:
+        return pd.Timestamp(value).date().isoformat()
+    except ValueError as exc:
+        raise ValueError(f"{key} must hold ISO dates (YYYY-MM-DD): {exc}") from None
 
 
 class MonitorSpec(SpecFile):

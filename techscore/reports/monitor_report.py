@@ -51,6 +51,11 @@ MONITOR_COLUMNS: dict[str, tuple[str, str]] = {
     "light": ("信号灯", "traffic light"), "expected_auc": ("预估 AUC", "estimated AUC"),
     "realized_auc": ("实际 AUC", "realized AUC"), "expected_default_rate": ("预估违约率", "estimated default rate"),
     "realized_default_rate": ("实际违约率", "realized default rate"), "level": ("层级", "level"),
+    "calibrated_on": ("校准参照日", "calibrated on"), "expected_auc_se": ("预估 AUC 标准误", "estimated AUC s.e."),
+    "auc_difference": ("AUC 差（实际−预估）", "AUC difference (realized − estimated)"),
+    "default_rate_difference": ("违约率差（实际−预估）", "default-rate difference (realized − estimated)"),
+    "auc_z": ("AUC 差 / 标准误", "AUC difference / s.e."), "window_end": ("表现期末", "window end"),
+    "exposed": ("有贷款企业数", "firms with a loan"), "outcomes": ("结果", "outcomes"),
     "key": ("分组", "group"),
 }
 """Column headers of the monitoring tables (the model report's, plus the monitoring words)."""

@@ -8,15 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from techscore.model.pdmodel import PDModel
 from techscore.model.vocabulary import parse_metric
 from techscore.monitor.events import event_codes_by_firm, event_signals
-from techscore.monitor.performance import expected_auc, exposed_firms
-from techscore.monitor.run import TABLES, run_monitor
+from techscore.monitor.performance import expected_auc, exposed_firms, fit_calibration
+from techscore.monitor.run import TABLES, monitor_features, run_monitor
 from techscore.monitor.spec import load_monitor_spec
+from techscore.scoring.score import VALIDATION_RULE_COLUMN
 from techscore.sources import validate
 from tests.scoring._world import raw_model_world
 
 DATES = ["2022-04-01", "2022-05-01", "2022-06-01"]
+REFERENCE = "2021-10-01"
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +55,31 @@ def test_events_sit_beside_the_early_warnings(monitored) -> None:
 
 
 def test_performance_and_backtest_per_date(monitored) -> None:
-    data, _, result, uri = monitored
+    data, spec, result, uri = monitored
     perf, bt, scores = result.tables["performance"], result.tables["backtest"], result.table("scores")
     assert perf["as_of"].tolist() == DATES and (perf["outcomes"] == "known").all()
     loans = validate(data).valid["loans"]
+    # the reference's PDs as `techscore score` gives them at that date, against the defaults that followed
+    model = PDModel.load(spec.model)
+    frame = next(iter(monitor_features(spec, model, dates=[REFERENCE])))[1]
+    valid = frame[VALIDATION_RULE_COLUMN].isna() if VALIDATION_RULE_COLUMN in frame else True
+    frame = frame.loc[valid & frame[model.feature_ids].notna().any(axis=1)]
+    calibration = fit_calibration(REFERENCE, pd.Series(model.predict_pd(frame), index=frame["uscc"].astype(str)),
+                                  loans, window_months=6)
+    assert calibration is not None
     for as_of, row in perf.set_index("as_of").iterrows():
         bad = exposed_firms(loans, as_of, 6)
         pds = scores.loc[scores["as_of"] == as_of].set_index("uscc")["pd"]
         bad = bad.loc[bad.index.isin(pds.index)]
         assert row["window_end"] == (pd.Timestamp(as_of) + pd.DateOffset(months=6)).date().isoformat()
         assert row["exposed"] == len(bad) > 0 and row["defaults"] == bad.sum()
-        assert row["expected_auc"] == pytest.approx(expected_auc(pds.loc[bad.index].to_numpy()))
+        # calibrated on the date one window before the first (the default reference)
+        assert row["calibrated_on"] == REFERENCE
+        assert row["expected_auc"] == pytest.approx(expected_auc(calibration(pds.loc[bad.index].to_numpy())))
+        assert row["expected_default_rate"] == pytest.approx(calibration(pds.loc[bad.index].to_numpy()).mean())
         whole = bt.loc[(bt["as_of"] == as_of) & (bt["grade"] == "(all)")].iloc[0]
         assert (whole["firms"], whole["defaults"]) == (row["exposed"], row["defaults"])
-        assert whole["mean_pd"] == pytest.approx(row["expected_default_rate"])
+        assert whole["mean_pd"] == pytest.approx(row["mean_pd"])
         graded = bt.loc[(bt["as_of"] == as_of) & (bt["grade"] != "(all)")]
         assert graded["firms"].sum() == row["exposed"] and graded["defaults"].sum() == row["defaults"]
     lights = bt["light"].to_numpy()
