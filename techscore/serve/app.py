@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from techscore.serve.audit import AuditError, AuditLog, AuditRecord, features_hash
 from techscore.serve.engine import OnlineScorer
 from techscore.serve.firms import FirmsQuery, check_as_of, check_codes, firm_records, firms_query
-from techscore.serve.keys import ApiKey, KeyStore, RateLimiter
+from techscore.serve.keys import ApiKey, KeyStore, RateLimiter, rate_limit_file
 from techscore.serve.metrics import CONTENT_TYPE, ServiceMetrics
 from techscore.serve.model import ServedModel, load_served_model
 from techscore.serve.problems import RequestProblem
@@ -189,7 +189,8 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
         state["scorer"] = OnlineScorer(model, config.reasons)
         state["audit"] = AuditLog(config.audit)
         if config.keys is not None:
-            state["keys"], state["limiter"] = KeyStore(config.keys), RateLimiter()
+            state["keys"] = KeyStore(config.keys)
+            state["limiter"] = RateLimiter(path=rate_limit_file(config.keys))
         if config.snapshots is not None:
             state["snapshots"] = SnapshotHolder(config.snapshots)
         metrics.serving(model.name, model.version, model.catalogue_version)
@@ -201,6 +202,7 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
             state.pop("audit").close()
             if "keys" in state:
                 state.pop("keys").close()
+                state.pop("limiter").close()
             if "snapshots" in state:
                 state.pop("snapshots").close()
             state.clear()

@@ -2,25 +2,32 @@
 
 A key reads `ts_<key id>_<secret>`; only the SHA-256 of the secret is stored (the secret is 192 random bits, so a
 plain hash suffices; a leaked key file reveals no key). Keys are looked up per request, so a revocation takes
-effect at once, without restarting the service. Each key has its own rate limit (requests per second).
+effect at once, without restarting the service. Each key has its own rate limit (requests per second), held
+across the service's worker processes through a shared file of buckets (`RateLimiter`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
+import mmap
+import os
 import re
 import secrets
 import sqlite3
+import struct
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from techscore.exceptions import AuthError
 
-__all__ = ["ApiKey", "KeyStore", "RateLimiter"]
+__all__ = ["ApiKey", "KeyStore", "RateLimiter", "rate_limit_file"]
 
 _TOKEN = re.compile(r"^ts_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$")
 _BANK = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -117,23 +124,86 @@ class KeyStore:
             self._db.close()
 
 
-class RateLimiter:
-    """A token bucket per key: `rate` requests per second on average, bursts of up to `rate` (at least 1)."""
+def rate_limit_file(keys: str | Path) -> Path:
+    """The shared rate-limit buckets of the services using the key store `keys`: beside it."""
+    keys = Path(keys)
+    return keys.with_name(keys.name + ".buckets")
 
-    def __init__(self, clock=time.monotonic) -> None:
+
+def _refill(tokens: float, last: float, now: float, rate: float) -> tuple[float, float]:
+    """The bucket after taking one token if it holds one: (tokens left, seconds to wait; 0 when taken)."""
+    capacity = max(1.0, rate)
+    tokens = capacity if now < last else min(capacity, tokens + (now - last) * rate)   # now < last: a reboot
+    return (tokens - 1.0, 0.0) if tokens >= 1.0 else (tokens, (1.0 - tokens) / rate)
+
+
+class RateLimiter:
+    """A token bucket per key: `rate` requests per second on average, bursts of up to `rate` (at least 1).
+
+    With `path` the buckets are shared by every process that opens the same file: the worker processes of one
+    service (`--workers N`) then hold a key to its rate together, not N times it. The file is a fixed table of
+    slots (key id, tokens, time of the last take) mapped into memory and changed under an exclusive `flock`; the
+    time is CLOCK_MONOTONIC, which all processes of the machine share. Without `path` the buckets live in this
+    process only."""
+
+    SLOTS = 16_384
+    _SLOT = struct.Struct("<16sdd")
+
+    def __init__(self, clock=time.monotonic, path: str | Path | None = None) -> None:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._map = self._fd = None
+        if path is not None:
+            size = self.SLOTS * self._SLOT.size
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            if os.fstat(self._fd).st_size != size:
+                with _flocked(self._fd):
+                    if os.fstat(self._fd).st_size != size:   # a new file, or one of another layout: start empty
+                        os.ftruncate(self._fd, 0)
+                        os.ftruncate(self._fd, size)
+            self._map = mmap.mmap(self._fd, size)
 
     def allow(self, key: ApiKey) -> float:
         """0 when the request may go ahead (one token taken), else the seconds until one will be available."""
-        capacity = max(1.0, key.rate)
         now = self._clock()
         with self._lock:
-            tokens, last = self._buckets.get(key.key_id, (capacity, now))
-            tokens = min(capacity, tokens + (now - last) * key.rate)
-            if tokens >= 1.0:
-                self._buckets[key.key_id] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key.key_id] = (tokens, now)
-            return (1.0 - tokens) / key.rate
+            if self._map is None:
+                tokens, wait = _refill(*self._buckets.get(key.key_id, (max(1.0, key.rate), now)), now, key.rate)
+                self._buckets[key.key_id] = (tokens, now)
+                return wait
+            with _flocked(self._fd):
+                return self._allow_shared(key, now)
+
+    def _allow_shared(self, key: ApiKey, now: float) -> float:
+        ident = hashlib.sha256(key.key_id.encode()).digest()[:16]
+        start = int.from_bytes(ident[:4], "little") % self.SLOTS
+        for probe in range(self.SLOTS):   # open addressing; a slot is never freed, keys are few
+            offset = ((start + probe) % self.SLOTS) * self._SLOT.size
+            held, tokens, last = self._SLOT.unpack_from(self._map, offset)
+            if held == ident:
+                break
+            if held == bytes(16):
+                tokens, last = max(1.0, key.rate), now
+                break
+        else:
+            raise AuthError(f"the rate-limit file holds {self.SLOTS} keys already; remove it to start afresh.")
+        tokens, wait = _refill(tokens, last, now, key.rate)
+        self._SLOT.pack_into(self._map, offset, ident, tokens, now)
+        return wait
+
+    def close(self) -> None:
+        """Unmap and close the shared file (when there is one)."""
+        if self._map is not None:
+            self._map.close()
+            os.close(self._fd)
+            self._map = self._fd = None
+
+
+@contextmanager
+def _flocked(fd: int) -> Iterator[None]:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -3,7 +3,7 @@
 With `workers > 1` uvicorn's supervisor starts that many processes on the same socket; each builds the app from
 the configuration this module passes through the environment (`app_from_environment`), loads the model, opens
 the audit trail (SQLite in WAL mode takes several writers: each commit waits its turn, up to the busy timeout)
-and keeps its own rate-limit buckets (so a key's effective rate is up to `workers` times its own). SIGTERM stops
+and maps the key store's shared rate-limit buckets (`<keys>.buckets`), so a key's rate holds across workers. SIGTERM stops
 taking connections, lets in-flight requests finish (up to `graceful_timeout` seconds) and closes the audit trail;
 every answered decision was committed before it was answered.
 """

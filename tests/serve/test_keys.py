@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from techscore.cli import app as cli
 from techscore.serve import ServiceConfig, create_app
-from techscore.serve.keys import ApiKey, RateLimiter
+from techscore.serve.keys import ApiKey, RateLimiter, rate_limit_file
 from tests.serve.conftest import as_records
 
 
@@ -97,3 +97,51 @@ def test_token_bucket_refills_at_the_key_rate():
     assert limiter.allow(key) == 0.0 and limiter.allow(key) > 0
     now[0] = 100.0
     assert [limiter.allow(key) for _ in range(3)][:2] == [0.0, 0.0]  # the bucket never holds more than the burst
+
+
+def _fixed_clock() -> float:
+    return 1_000.0   # no refill: what one process takes, the other cannot
+
+
+def _take(path: str, key_id: str, tries: int, out) -> None:
+    limiter = RateLimiter(clock=_fixed_clock, path=path)
+    key = ApiKey(key_id, "BANK_A", 20.0, "")
+    out.put(sum(limiter.allow(key) == 0.0 for _ in range(tries)))
+    limiter.close()
+
+
+def test_rate_limit_holds_across_worker_processes(tmp_path):
+    """Two processes (as two workers of one service) take from one key's bucket of 20: 20 go ahead in all, not 40;
+    another key's bucket is its own."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    path = str(rate_limit_file(tmp_path / "keys.sqlite"))
+    procs = [ctx.Process(target=_take, args=(path, "aaaaaaaaaaaa", 30, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    taken = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert sum(taken) == 20 and all(t <= 20 for t in taken)
+    _take(path, "bbbbbbbbbbbb", 30, out)
+    assert out.get(timeout=10) == 20
+    assert (tmp_path / "keys.sqlite.buckets").stat().st_mode & 0o777 == 0o600
+
+
+def test_shared_buckets_refill_like_the_local_ones(tmp_path):
+    now = [0.0]
+    key = ApiKey("k", "BANK_A", 2.0, "")
+    local = RateLimiter(clock=lambda: now[0])
+    first, second = (RateLimiter(clock=lambda: now[0], path=tmp_path / "b") for _ in range(2))
+    for t in (0.0, 0.0, 0.0, 0.5, 0.5, 0.7, 100.0, 100.0, 100.0):
+        now[0] = t
+        assert first.allow(key) == local.allow(key)     # the shared arithmetic is the local one
+    now[0] = 100.0
+    assert second.allow(key) > 0                        # the other instance sees the bucket emptied
+    now[0] = 50.0                                       # the clock went back (a reboot): the bucket starts full
+    assert second.allow(key) == 0.0
+    first.close()
+    second.close()
