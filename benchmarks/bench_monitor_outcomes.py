@@ -104,6 +104,10 @@ def main() -> None:
         # dates on average (normal, with each date's standard error)
         "dates_within_0.02_if_exact": float(np.sum(2 * norm.cdf(0.02 / known["expected_auc_se"].to_numpy(float)) - 1)),
         "dates_without_reference": int((known["calibrated_on"] == "").sum()),
+        "default_rate_mean_abs_difference": {     # realized against the model's mean PD and the calibrated mean
+            "expected_default_rate": float(known["default_rate_difference"].abs().mean()),
+            "calibrated_default_rate": float((known["realized_default_rate"]
+                                              - known["calibrated_default_rate"]).abs().mean())},
         "auc_difference_uncalibrated": uncalibrated,
         "performance": json.loads(perf.to_json(orient="records")),
         "backtest_vintages": json.loads(bt.loc[bt["grade"] == ALL_GRADES].to_json(orient="records")),

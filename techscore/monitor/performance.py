@@ -15,7 +15,9 @@ a year later, and unevenly across the scale). So, as NannyML calibrates on a ref
 mapped through an isotonic calibration fitted on the latest *reference*: an earlier date whose label window had
 closed by the monitored date, its PDs against the defaults that followed (`Calibration`, `PerformanceEstimator`).
 Only outcomes known at the monitored date are used. With no such reference the model's own PDs are used, and the
-row says so (`calibrated_on` empty). The standard error of the realized AUC around the estimate is Hanley and
+row says so (`calibrated_on` empty). The calibration serves the AUC, which rests on the PDs' shape; the expected
+default rate stays the mean of the model's own PDs, since the level of a reference a window old carries that
+year's credit cycle (the calibrated PDs' mean is kept beside it as `calibrated_default_rate`). The standard error of the realized AUC around the estimate is Hanley and
 McNeil's (1982) for the expected numbers of defaulters and non-defaulters: a realized AUC more than two standard
 errors away is more than label noise.
 
@@ -38,8 +40,8 @@ __all__ = ["PERFORMANCE_COLUMNS", "Calibration", "PerformanceEstimator", "auc_st
            "exposed_firms", "fit_calibration", "performance_row", "reference_dates"]
 
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
-    "as_of", "window_end", "firms", "exposed", "calibrated_on", "mean_pd", "expected_default_rate", "expected_auc",
-    "expected_auc_se", "outcomes", "defaults", "realized_default_rate", "realized_auc", "default_rate_difference",
+    "as_of", "window_end", "firms", "exposed", "calibrated_on", "expected_default_rate", "calibrated_default_rate",
+    "expected_auc", "expected_auc_se", "outcomes", "defaults", "realized_default_rate", "realized_auc", "default_rate_difference",
     "auc_difference", "auc_z")
 
 
@@ -132,8 +134,9 @@ def exposed_firms(loans: pd.DataFrame, as_of: str | pd.Timestamp, window_months:
 
 def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, window_months: int,
                     observation_end: pd.Timestamp, calibration: Calibration | None = None) -> dict:
-    """One date's row of the `performance` table: the expected default rate and AUC of the exposed firms' PDs
-    (`scores`: PD indexed by uscc) through `calibration` (the model's PDs as they are without one), and once
+    """One date's row of the `performance` table for the exposed firms' PDs (`scores`: PD indexed by uscc): the
+    expected default rate (the mean PD), the expected AUC of the PDs through `calibration` (as they are without
+    one) and the mean of the calibrated PDs (`calibrated_default_rate`), and once
     `as_of + window_months <= observation_end` the realized figures and the differences (realized minus expected,
     and that difference in standard errors)."""
     d = pd.Timestamp(as_of)
@@ -145,8 +148,8 @@ def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, windo
     expected = expected_auc(q)
     row = {"as_of": as_of, "window_end": end.date().isoformat(), "firms": int(len(scores)), "exposed": int(len(p)),
            "calibrated_on": calibration.as_of if calibration is not None else "",
-           "mean_pd": float(p.mean()) if len(p) else float("nan"),
-           "expected_default_rate": float(q.mean()) if len(q) else float("nan"), "expected_auc": expected,
+           "expected_default_rate": float(p.mean()) if len(p) else float("nan"),
+           "calibrated_default_rate": float(q.mean()) if len(q) else float("nan"), "expected_auc": expected,
            "expected_auc_se": auc_standard_error(expected, q.sum(), (1 - q).sum()),
            "outcomes": "known" if end <= observation_end else "pending", "defaults": np.nan,
            "realized_default_rate": np.nan, "realized_auc": np.nan}

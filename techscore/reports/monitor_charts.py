@@ -81,16 +81,22 @@ def line_chart(dates: list[str], values: np.ndarray, *, percent: bool = True) ->
         return to_png(fig)
 
 
-def pair_chart(dates: list[str], expected: np.ndarray, realized: np.ndarray, *, percent: bool) -> bytes:
-    """Two series over dates: an estimate (dashed) and the realized figure (solid)."""
+def pair_chart(dates: list[str], expected: np.ndarray, realized: np.ndarray, *, percent: bool,
+               band: np.ndarray | None = None) -> bytes:
+    """Two series over dates: an estimate (dashed), with `band` (a half-width per date, e.g. two standard errors)
+    shaded around it, and the realized figure (solid)."""
+    from matplotlib.ticker import PercentFormatter
+
     with style():
         fig = new_figure(6.4, 2.2)
         ax = _axis(fig, len(dates), _months(dates))
         x = np.arange(len(dates))
+        if band is not None:
+            ax.fill_between(x, expected - band, expected + band, color=LINE_COLOURS[0], alpha=0.12, lw=0)
         ax.plot(x, expected, color=LINE_COLOURS[0], lw=1.6, ls="--", marker="o", ms=3)
         ax.plot(x, realized, color=LINE_COLOURS[1], lw=2, marker="s", ms=3.5)
-        if percent:
-            ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.1f}%")
+        if percent:   # as many decimals as the axis's range needs (0.59% to 0.66% must not all read 0.6%)
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
         return to_png(fig)
 
 

@@ -261,7 +261,8 @@ def _table_html(df: pd.DataFrame, max_rows: int = 80) -> str:
 
 
 def _performance(perf: pd.DataFrame) -> dict:
-    """Every metric the table has as `expected_<m>` and `realized_<m>`, charted over its dates."""
+    """Every metric the table has as `expected_<m>` and `realized_<m>`, charted over its dates (with a band of two
+    standard errors around the estimate where the table has `expected_<m>_se`)."""
     date_col = next((c for c in ("as_of", "as_of_after", "date") if c in perf.columns), None)
     charts = []
     if date_col is not None:
@@ -274,7 +275,10 @@ def _performance(perf: pd.DataFrame) -> dict:
             zh, en = label(metric, MONITOR_COLUMNS)
             e = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
             r = pd.to_numeric(frame[f"realized_{metric}"], errors="coerce").to_numpy(dtype=float)
-            charts.append(dict(zh=zh, en=en, image=data_uri(pair_chart(dates, e, r, percent="rate" in metric))))
+            se = frame.get(f"expected_{metric}_se")
+            band = None if se is None else 2 * pd.to_numeric(se, errors="coerce").to_numpy(dtype=float)
+            charts.append(dict(zh=zh, en=en, image=data_uri(pair_chart(dates, e, r, percent="rate" in metric,
+                                                                       band=band))))
     return dict(charts=charts, table=_table_html(perf))
 
 

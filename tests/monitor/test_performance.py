@@ -128,11 +128,13 @@ def test_reference_calibration_recovers_the_auc_of_a_drifted_model(seed: int) ->
     raw = performance_row("2024-01-01", now_scores, loans, window_months=12,
                           observation_end=pd.Timestamp("2025-06-30"))
     assert row["calibrated_on"] == "2023-01-01" and raw["calibrated_on"] == ""
-    assert row["realized_auc"] == raw["realized_auc"] and row["mean_pd"] == raw["mean_pd"]
+    assert row["realized_auc"] == raw["realized_auc"]
+    assert row["expected_default_rate"] == raw["expected_default_rate"] == pytest.approx(now_scores.mean())
     # the model's own PDs misjudge the ranking's worth; the reference's calibration corrects it within noise
     assert abs(raw["auc_difference"]) > 3 * raw["expected_auc_se"]
     assert abs(row["auc_difference"]) < 2 * row["expected_auc_se"] and abs(row["auc_z"]) < 2
-    assert abs(row["default_rate_difference"]) < 0.004 < abs(raw["default_rate_difference"])
+    # the calibration also recovers the level here, where the world did not move between the dates
+    assert abs(row["calibrated_default_rate"] - now_y.mean()) < 0.004 < abs(raw["default_rate_difference"])
 
 
 def test_calibration_is_the_isotonic_fit_by_hand() -> None:

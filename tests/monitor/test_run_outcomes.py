@@ -76,10 +76,10 @@ def test_performance_and_backtest_per_date(monitored) -> None:
         # calibrated on the date one window before the first (the default reference)
         assert row["calibrated_on"] == REFERENCE
         assert row["expected_auc"] == pytest.approx(expected_auc(calibration(pds.loc[bad.index].to_numpy())))
-        assert row["expected_default_rate"] == pytest.approx(calibration(pds.loc[bad.index].to_numpy()).mean())
+        assert row["calibrated_default_rate"] == pytest.approx(calibration(pds.loc[bad.index].to_numpy()).mean())
         whole = bt.loc[(bt["as_of"] == as_of) & (bt["grade"] == "(all)")].iloc[0]
         assert (whole["firms"], whole["defaults"]) == (row["exposed"], row["defaults"])
-        assert whole["mean_pd"] == pytest.approx(row["mean_pd"])
+        assert whole["mean_pd"] == pytest.approx(row["expected_default_rate"])
         graded = bt.loc[(bt["as_of"] == as_of) & (bt["grade"] != "(all)")]
         assert graded["firms"].sum() == row["exposed"] and graded["defaults"].sum() == row["defaults"]
     lights = bt["light"].to_numpy()
