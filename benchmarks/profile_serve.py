@@ -29,6 +29,7 @@ import json
 import os
 import pstats
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train-rows", type=int, default=20_000)
     parser.add_argument("--model", default="demo", choices=list(MODELS))
     parser.add_argument("--cprofile", type=int, default=0, help="Also print the top N functions by cumulative time.")
+    parser.add_argument("--audit-dir", type=Path, default=None,
+                        help="Where the audit trail is written (default: a temporary folder on the disk; a tmpfs "
+                             "such as /dev/shm shows the request without the fsync wait).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -196,11 +200,13 @@ def main(argv: list[str] | None = None) -> dict:
         folder, _ = prepare_model(train, y, args.model, work, None, args.seed)
         bodies = request_bodies(records, folder)[0]
         served = load_served_model(folder)
-        app = create_app(ServiceConfig(model=str(folder), audit=work / "audit.sqlite", reasons=5), served=served)
+        trail = tempfile.mkdtemp(prefix="profile-serve-audit-", dir=args.audit_dir)
+        app = create_app(ServiceConfig(model=str(folder), audit=Path(trail) / "audit.sqlite", reasons=5), served=served)
         totals: dict[str, float] = {}
         profile = cProfile.Profile() if args.cprofile else None
         wall, cpu, _ = asyncio.run(drive(app, bodies, args.requests, args.warmup, totals, profile))
-        fsync = audit_commit_alone(work / "alone.sqlite", min(args.requests, 500))
+        fsync = audit_commit_alone(Path(trail) / "alone.sqlite", min(args.requests, 500))
+        shutil.rmtree(trail, ignore_errors=True)
     n = args.requests
     stages = {name: round(totals.get(name, 0.0) / n * 1e6, 1) for name in STAGES}
     top = [s for s in STAGES if not s.startswith(" ")]
@@ -208,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
         float(wall.mean()) * 1e6 - sum(stages[s] for s in top), 1)
     result = {"benchmark": "serve_stages", "command": shlex.join(["python", "benchmarks/profile_serve.py",
                                                                   *(argv if argv is not None else sys.argv[1:])]),
-              "model": {"name": args.model, "shape": MODELS[args.model]}, "requests": n,
+              "model": {"name": args.model, "shape": MODELS[args.model]}, "requests": n, "audit_dir": str(args.audit_dir or tempfile.gettempdir()),
               "request_us": {"wall_mean": round(float(wall.mean()) * 1e6, 1),
                              "wall_p50": round(float(np.percentile(wall, 50)) * 1e6, 1),
                              "wall_p99": round(float(np.percentile(wall, 99)) * 1e6, 1),
