@@ -24,7 +24,6 @@ import asyncio
 import cProfile
 import functools
 import importlib
-import io
 import json
 import os
 import pstats
@@ -214,19 +213,19 @@ def main(argv: list[str] | None = None) -> dict:
         float(wall.mean()) * 1e6 - sum(stages[s] for s in top), 1)
     result = {"benchmark": "serve_stages", "command": shlex.join(["python", "benchmarks/profile_serve.py",
                                                                   *(argv if argv is not None else sys.argv[1:])]),
-              "model": {"name": args.model, "shape": MODELS[args.model]}, "requests": n, "audit_dir": str(args.audit_dir or tempfile.gettempdir()),
+              "model": {"name": args.model, "shape": MODELS[args.model]}, "requests": n,
+              "audit_dir": str(args.audit_dir or tempfile.gettempdir()),
               "request_us": {"wall_mean": round(float(wall.mean()) * 1e6, 1),
                              "wall_p50": round(float(np.percentile(wall, 50)) * 1e6, 1),
                              "wall_p99": round(float(np.percentile(wall, 99)) * 1e6, 1),
                              "cpu_mean": round(float(cpu.mean()) * 1e6, 1)},
               "stages_us_per_request": stages, "audit_commit_alone": fsync}
     if profile:
-        text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(args.cprofile)
-        sys.stdout.write(text.getvalue())
+        pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.cprofile)
+    text = json.dumps(result, indent=2) + "\n"
+    sys.stdout.write(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    args.out.write_text(text, encoding="utf-8")
     return result
 
 
