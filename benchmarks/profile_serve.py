@@ -8,6 +8,8 @@ generator) with one record per request, top-5 reasons, audit on, and reports per
 * the time inside each stage (a timer wrapped around the service's own functions while the real requests run;
   stages nest, so `score` holds `check` and `shap`); what is left is FastAPI/Starlette routing and middleware;
 * the audit commit alone (one row, `synchronous=FULL`: the fsync wait a request cannot avoid), timed apart;
+* as many requests again at `--rate` per second (Poisson arrivals, in-process): p50/p99 from each scheduled time,
+  the service's own queueing and commit waits without sockets or load generator (CPU is shared all the same);
 * optionally (`--cprofile N`) the top functions by cumulative time.
 
 It is a development tool for finding hot spots, not a benchmark of the service: the figures depend on the machine
@@ -132,7 +134,8 @@ async def post(app, body: bytes) -> tuple[int, bytes]:
     return status, b"".join(parts)
 
 
-async def drive(app, bodies: list[bytes], n: int, warmup: int, totals: dict, profile: cProfile.Profile | None):
+async def drive(app, bodies: list[bytes], n: int, warmup: int, totals: dict, profile: cProfile.Profile | None,
+                rate: float = 0.0, seed: int = 0):
     async with app.router.lifespan_context(app):
         for i in range(warmup):
             status, out = await post(app, bodies[i % len(bodies)])
@@ -153,7 +156,30 @@ async def drive(app, bodies: list[bytes], n: int, warmup: int, totals: dict, pro
         finally:
             remove_timers(undo)
         audit = app.state.service["audit"]
-    return np.array(wall), np.array(cpu), audit
+        commits = audit.commits
+        paced = await open_loop(app, bodies, rate, n, seed) if rate else None
+        commits = audit.commits - commits
+    return np.array(wall), np.array(cpu), paced, commits
+
+
+async def open_loop(app, bodies: list[bytes], rate: float, n: int, seed: int) -> dict:
+    """n requests at Poisson arrivals of `rate` per second, in-process: latency from each scheduled time (the
+    service's own queueing and the audit commits it waits for, without sockets or a load generator)."""
+    loop = asyncio.get_running_loop()
+    offsets = np.cumsum(np.random.default_rng(seed).exponential(1 / rate, size=n))
+    start = loop.time() + 0.05
+    latencies: list[float] = []
+
+    async def one(i: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - loop.time()))
+        status, out = await post(app, bodies[i % len(bodies)])
+        assert status == 200, out[:500]
+        latencies.append(loop.time() - at)
+
+    await asyncio.gather(*(one(i, start + t) for i, t in enumerate(offsets)))
+    ms = np.array(latencies) * 1e3
+    return {"rate_rps": rate, "requests": n, "p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2), "max_ms": round(float(ms.max()), 2)}
 
 
 def audit_commit_alone(path: Path, n: int) -> dict:
@@ -183,6 +209,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train-rows", type=int, default=20_000)
     parser.add_argument("--model", default="demo", choices=list(MODELS))
     parser.add_argument("--cprofile", type=int, default=0, help="Also print the top N functions by cumulative time.")
+    parser.add_argument("--rate", type=float, default=200.0,
+                        help="Then as many requests again at this rate (Poisson arrivals, in-process); 0: not.")
     parser.add_argument("--audit-dir", type=Path, default=None,
                         help="Where the audit trail is written (default: a temporary folder on the disk; a tmpfs "
                              "such as /dev/shm shows the request without the fsync wait).")
@@ -203,7 +231,8 @@ def main(argv: list[str] | None = None) -> dict:
         app = create_app(ServiceConfig(model=str(folder), audit=Path(trail) / "audit.sqlite", reasons=5), served=served)
         totals: dict[str, float] = {}
         profile = cProfile.Profile() if args.cprofile else None
-        wall, cpu, _ = asyncio.run(drive(app, bodies, args.requests, args.warmup, totals, profile))
+        wall, cpu, paced, commits = asyncio.run(drive(app, bodies, args.requests, args.warmup, totals, profile,
+                                                      args.rate, args.seed))
         fsync = audit_commit_alone(Path(trail) / "alone.sqlite", min(args.requests, 500))
         shutil.rmtree(trail, ignore_errors=True)
     n = args.requests
@@ -220,6 +249,8 @@ def main(argv: list[str] | None = None) -> dict:
                              "wall_p99": round(float(np.percentile(wall, 99)) * 1e6, 1),
                              "cpu_mean": round(float(cpu.mean()) * 1e6, 1)},
               "stages_us_per_request": stages, "audit_commit_alone": fsync}
+    if paced:
+        result["open_loop"] = {**paced, "audit_commits": commits}
     if profile:
         pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.cprofile)
     text = json.dumps(result, indent=2) + "\n"
