@@ -20,6 +20,8 @@ benchmarks/results/serve.json with the command.
 
     python benchmarks/bench_serve.py                      # full: 20 s per step, 10-minute soak
     python benchmarks/bench_serve.py --quick              # smoke run: tiny models, 2 s steps, 5 s soak
+    python benchmarks/bench_serve.py --seconds 10 --workers 2   # two worker processes per server (in the JSON)
+    python benchmarks/bench_serve.py --models demo --servers techscore --seconds 4 --soak-seconds 0   # a look
 """
 
 from __future__ import annotations
@@ -268,6 +270,13 @@ def soak(server: Server, bodies: list[bytes], rate: float, seconds: float, seed:
             "rss_mb_start": rss[0], "rss_mb_end": rss[-1], "rss_mb_samples": rss}
 
 
+def _installed(fast: str, fallback: str) -> str:
+    """What uvicorn's "auto" picks: `fast` (httptools, uvloop) when it is installed, else `fallback`."""
+    import importlib.util
+
+    return fast if importlib.util.find_spec(fast) else fallback
+
+
 def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -285,6 +294,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--p99-bounds-ms", type=float, nargs="+", default=[10.0, 25.0, 50.0])
     parser.add_argument("--concurrency", type=int, default=32, help="Closed-loop clients for max throughput.")
     parser.add_argument("--workers", type=int, default=1, help="Worker processes of each server.")
+    parser.add_argument("--servers", nargs="+", default=["techscore", "mlflow"], choices=["techscore", "mlflow"],
+                        help="The servers measured (a smoke run of techscore alone: --servers techscore).")
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="0: no soak.")
     parser.add_argument("--trees", type=int, default=None, help="Override every model's tree count.")
     parser.add_argument("--seed", type=int, default=0)
@@ -297,7 +308,8 @@ def main(argv: list[str] | None = None) -> dict:
         args.ladder, args.concurrency, args.soak_seconds = [50, 200], 8, min(args.soak_seconds, 5.0)
     command = "python benchmarks/bench_serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result = {"benchmark": "serve", "command": command.strip(), "quick": args.quick,
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system(),
+                          "uvicorn_http": _installed("httptools", "h11"), "uvicorn_loop": _installed("uvloop", "asyncio")},
               "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "models": {}}
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         work = Path(tmp)
@@ -311,6 +323,8 @@ def main(argv: list[str] | None = None) -> dict:
             if args.trees:
                 entry["shape"]["trees"] = args.trees
             for key, bodies in (("techscore", ours), ("mlflow", theirs)):
+                if key not in args.servers:
+                    continue
                 server = (techscore_server(folder, work, args.workers) if key == "techscore"
                           else mlflow_server(pyfunc, args.workers))
                 try:
@@ -319,17 +333,18 @@ def main(argv: list[str] | None = None) -> dict:
                     server.stop()
                 print(json.dumps({name: {key: {k: entry[key][k] for k in ("fixed_rate", "max_throughput")}}}),
                       flush=True)
-            entry["throughput_ratio_at_equal_p99"] = {
-                f"{bound:g}ms": {"techscore_rps": best_under(entry["techscore"]["ladder"], bound),
-                                 "mlflow_rps": best_under(entry["mlflow"]["ladder"], bound),
-                                 "ratio": (round(best_under(entry["techscore"]["ladder"], bound)
-                                                 / best_under(entry["mlflow"]["ladder"], bound), 2)
-                                           if best_under(entry["mlflow"]["ladder"], bound) else None)}
-                for bound in args.p99_bounds_ms}
-            entry["max_throughput_ratio"] = round(entry["techscore"]["max_throughput"]["throughput_rps"]
-                                                  / max(entry["mlflow"]["max_throughput"]["throughput_rps"], 1e-9), 2)
+            if "techscore" in entry and "mlflow" in entry:
+                entry["throughput_ratio_at_equal_p99"] = {
+                    f"{bound:g}ms": {"techscore_rps": best_under(entry["techscore"]["ladder"], bound),
+                                     "mlflow_rps": best_under(entry["mlflow"]["ladder"], bound),
+                                     "ratio": (round(best_under(entry["techscore"]["ladder"], bound)
+                                                     / best_under(entry["mlflow"]["ladder"], bound), 2)
+                                               if best_under(entry["mlflow"]["ladder"], bound) else None)}
+                    for bound in args.p99_bounds_ms}
+                entry["max_throughput_ratio"] = round(entry["techscore"]["max_throughput"]["throughput_rps"]
+                                                      / max(entry["mlflow"]["max_throughput"]["throughput_rps"], 1e-9), 2)
             result["models"][name] = entry
-            if name == "demo" or sustainable is None:
+            if "techscore" in entry and (name == "demo" or sustainable is None):
                 sustainable = (name, folder, ours, sustainable_rate(entry["techscore"]["ladder"], args.ladder_p99_ms))
         if args.soak_seconds > 0 and sustainable is not None:
             name, folder, ours, rate = sustainable

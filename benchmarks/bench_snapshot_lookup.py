@@ -9,7 +9,7 @@ fresh serving process, its size on disk, the memory it holds once open (RSS grow
 - `duckdb`: a DuckDB table with an index on the code (`SELECT * ... WHERE uscc = ?`).
 
     python benchmarks/bench_snapshot_lookup.py                               # full scale: 1,000,000 firms x 150
-    python benchmarks/bench_snapshot_lookup.py --firms 20000 --lookups 2000   # a smoke run
+    python benchmarks/bench_snapshot_lookup.py --firms 20000 --lookups 2000 --out /tmp/snapshot_lookup.json  # smoke
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from techscore.serve.snapshot_store import open_snapshot, write_snapshot
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's techscore, whatever is installed
+from techscore.serve.snapshot_store import open_snapshot, write_snapshot  # noqa: E402
 
 
 def make_table(firms: int, features: int, seed: int = 0) -> pd.DataFrame:
@@ -70,15 +70,16 @@ def _measure(name: str, build, open_, lookup, codes: list[str], path: Path) -> d
             "open_rss_mb": round(held / 2**20, 1), **_percentiles(times)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--firms", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=150)
     parser.add_argument("--lookups", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "snapshot_lookup.json")
-    args = parser.parse_args()
-    table = make_table(args.firms, args.features)
-    rng = np.random.default_rng(1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    table = make_table(args.firms, args.features, args.seed)
+    rng = np.random.default_rng(args.seed + 1)
     codes = table["uscc"].to_numpy()[rng.integers(0, len(table), args.lookups)].tolist()
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
@@ -119,11 +120,14 @@ def main() -> None:
 
         results.append(_measure("duckdb", build_duckdb, lambda: duckdb.connect(str(db_path), read_only=True),
                                 lookup_duckdb, codes, db_path))
-    out = {"command": shlex.join([sys.executable, *sys.argv]), "firms": args.firms, "features": args.features,
+    command = shlex.join(["python", "benchmarks/bench_snapshot_lookup.py", *(sys.argv[1:] if argv is None else argv)])
+    out = {"command": command, "scale": "full" if args.firms >= 1_000_000 else "small (not the stated figure)",
+           "firms": args.firms, "features": args.features,
            "lookups": args.lookups, "cpus": psutil.cpu_count(), "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    return out
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ setting aside the rows it cannot take, each with a code and a readable reason (`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -17,9 +19,10 @@ import pyarrow.compute as pc
 
 from techscore.exceptions import SchemaError
 from techscore.model.pdmodel import PDModel
-from techscore.sources.uscc import valid_mask
+from techscore.sources.uscc import is_valid, valid_mask
 
-__all__ = ["ID_COLUMN", "REJECT_CODES", "InputSchema", "RowCheck", "check_columns", "check_rows"]
+__all__ = ["ID_COLUMN", "REJECT_CODES", "ROW_RULES", "InputSchema", "RowCheck", "check_columns", "check_rows",
+           "check_values"]
 
 ID_COLUMN = "uscc"
 """The firm's unified social credit code: every scored row carries it."""
@@ -39,6 +42,18 @@ REJECT_CODES: dict[str, str] = {
 }
 """Why a row is rejected: code -> meaning. A row's `reject_code` is its first problem; `reason` lists them all."""
 _CODE_INDEX = {code: i for i, code in enumerate(REJECT_CODES)}
+ROW_RULES: dict[str, str] = {
+    "missing_uscc": "missing {field}",
+    "invalid_uscc": "invalid uscc (GB 32100-2015): {value}",
+    "not_a_number": "{field}: not a number: {value}",
+    "infinite": "{field}: infinite value",
+    "unknown_category": "{field}: category not seen in training: {value}",
+    "no_features": "no feature values",
+}
+"""The row checks' reject texts by code (`field`: the column; `value`: the offending value, shortened). The rules
+are evaluated in one order by both evaluators: the code (missing, then invalid), each feature in model order (a
+numeric one: not a number, then infinite; a categorical one: unknown category), then no feature values.
+`check_rows` evaluates them on Arrow columns (batches), `check_values` on Python values (a few online records)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,20 @@ class InputSchema:
 
     def is_categorical(self, name: str) -> bool:
         return name in self.categorical
+
+    def levels(self, name: str) -> tuple[frozenset[str], dict[str, float]]:
+        """A categorical feature's accepted levels and each level's code (the first position in `codes`)."""
+        return self._levels[name]
+
+    @cached_property
+    def _levels(self) -> dict[str, tuple[frozenset[str], dict[str, float]]]:
+        out = {}
+        for name, accepted in self.categorical.items():
+            codes: dict[str, float] = {}
+            for i, level in enumerate(self.codes.get(name, ())):
+                codes.setdefault(level, float(i))
+            out[name] = (frozenset(accepted), codes)
+        return out
 
 
 def _listing(names: list[str]) -> str:
@@ -176,18 +205,23 @@ class _Problems:
         self.first = np.full(n, -1, dtype=np.int16)
         self.parts: list[tuple[np.ndarray, object, str, str]] = []
 
-    def add(self, mask: np.ndarray, code: str, text: str | object, column: str = "") -> None:
-        """Flag rows `mask` with `code` (about `column`; "" for the row as a whole); `text` is a string or a
-        function of the flagged positions."""
+    def add(self, mask: np.ndarray | list[bool], code: str, column: str = "", shown=None) -> None:
+        """Flag rows `mask` with `code` (about `column`; "" for the row as a whole), its text from `ROW_RULES`;
+        `shown`: a function of the flagged positions giving their values as `_shown_value` prints them."""
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return
         fresh = rows[self.first[rows] < 0]
         self.first[fresh] = _CODE_INDEX[code]
-        texts = text(rows) if callable(text) else np.full(rows.size, text, dtype=object)
+        template = ROW_RULES[code]
+        values = shown(rows) if shown is not None else [""] * rows.size
+        texts = np.asarray([template.format(field=column, value=v) for v in values], dtype=object)
         self.parts.append((rows, texts, code, column))
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[str, str, str]]]]:
+        if not self.parts:  # every row passes (the usual case)
+            empty = np.empty(0, dtype=object)
+            return np.ones(self.first.size, dtype=bool), empty, empty.copy(), []
         bad = self.first >= 0
         names = np.asarray(list(REJECT_CODES), dtype=object)
         codes = names[self.first[bad]]
@@ -203,13 +237,15 @@ class _Problems:
         return ~bad, codes, reasons, problems
 
 
-def _shown(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+def _shown_value(value: object) -> str:
+    """A value as a short printable string (for reject reasons)."""
+    s = str(value)
+    return repr(s if len(s) <= MAX_VALUE_CHARS else s[: MAX_VALUE_CHARS - 3] + "...")
+
+
+def _shown(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> list[str]:
     """The values at `rows` as short printable strings (for reject reasons)."""
-    out = []
-    for v in values.take(pa.array(rows)).to_pylist():
-        s = str(v)
-        out.append(repr(s if len(s) <= MAX_VALUE_CHARS else s[: MAX_VALUE_CHARS - 3] + "..."))
-    return np.asarray(out, dtype=object)
+    return [_shown_value(v) for v in values.take(pa.array(rows)).to_pylist()]
 
 
 def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True) -> RowCheck:
@@ -224,10 +260,9 @@ def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True)
     if ID_COLUMN in table.column_names:
         ids = _as_text(table.column(ID_COLUMN))
         present = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
-        problems.add(~present, "missing_uscc", f"missing {ID_COLUMN}", ID_COLUMN)
+        problems.add(~present, "missing_uscc", ID_COLUMN)
         valid = valid_mask(ids.to_pandas()) if n else np.zeros(0, dtype=bool)
-        problems.add(present & ~valid, "invalid_uscc",
-                     lambda rows: "invalid uscc (GB 32100-2015): " + _shown(ids, rows), ID_COLUMN)
+        problems.add(present & ~valid, "invalid_uscc", ID_COLUMN, lambda rows: _shown(ids, rows))
     elif require_id:
         raise SchemaError(f"the feature table has no '{ID_COLUMN}' column to identify firms.")
     X = np.empty((n, len(schema.features)), dtype=np.float64)
@@ -237,8 +272,58 @@ def check_rows(table: pa.Table, schema: InputSchema, *, require_id: bool = True)
             X[:, j] = _category_codes(column, name, schema, problems)
         else:
             X[:, j] = _numbers(column, name, problems)
-    if n and X.shape[1]:
-        problems.add(np.isnan(X).all(axis=1), "no_features", "no feature values")
+    return _finish(X, problems)
+
+
+def check_values(columns: dict[str, list], schema: InputSchema, *, require_id: bool = True) -> RowCheck:
+    """`check_rows` for a few rows given as Python values: the same rules, problems and matrix, value by value.
+
+    `columns` maps `uscc` and each model feature to its values, as a column reader gives them: text or None for
+    the code and categorical features; for a numeric feature floats or None (a float64 column), or text or None
+    (a text column, parsed as `check_rows` parses one). Made for online requests of a record or a few, where
+    building Arrow columns costs more than the checks; a column of text takes the Arrow path all the same.
+    """
+    features = schema.features
+    n = len(columns[ID_COLUMN] if ID_COLUMN in columns else columns[features[0]]) if features or columns else 0
+    problems = _Problems(n)
+    if ID_COLUMN in columns:
+        ids = columns[ID_COLUMN]
+        present = [bool(code) for code in ids]
+        if not all(present):
+            problems.add([not p for p in present], "missing_uscc", ID_COLUMN)
+        invalid = [p and not is_valid(code) for p, code in zip(present, ids, strict=True)]
+        if any(invalid):
+            problems.add(invalid, "invalid_uscc", ID_COLUMN, lambda rows: [_shown_value(ids[i]) for i in rows])
+    elif require_id:
+        raise SchemaError(f"the feature table has no '{ID_COLUMN}' column to identify firms.")
+    X = np.empty((n, len(features)), dtype=np.float64)
+    for j, name in enumerate(features):
+        values = columns[name]
+        if schema.is_categorical(name) and schema.categorical[name]:
+            X[:, j] = _category_values(values, name, schema, problems)
+        elif schema.is_categorical(name) or any(isinstance(v, str) for v in values):
+            X[:, j] = _numbers(pa.chunked_array([pa.array(values, pa.string())]), name, problems)
+        else:
+            xs = [math.nan if v is None else v for v in values]
+            if any(map(math.isinf, xs)):
+                problems.add([math.isinf(x) for x in xs], "infinite", name)
+            X[:, j] = xs
+    return _finish(X, problems)
+
+
+def _category_values(values: list[str | None], name: str, schema: InputSchema, problems: _Problems) -> list[float]:
+    """`_category_codes` of Python values: LightGBM's codes (NaN where missing or unseen), unseen ones flagged."""
+    accepted, codes = schema.levels(name)
+    unseen = [v is not None and v not in accepted for v in values]
+    if any(unseen):
+        problems.add(unseen, "unknown_category", name, lambda rows: [_shown_value(values[i]) for i in rows])
+    return [codes.get(v, math.nan) if v is not None else math.nan for v in values]
+
+
+def _finish(X: np.ndarray, problems: _Problems) -> RowCheck:
+    """The last rule (no feature values) and the outcome of both evaluators."""
+    if X.shape[0] and X.shape[1]:
+        problems.add(np.isnan(X).all(axis=1), "no_features")
     ok, codes, reasons, details = problems.result()
     scorable = X[ok] if not ok.all() else X
     return RowCheck(ok=ok, X=np.ascontiguousarray(scorable), codes=codes, reasons=reasons, problems=details)
@@ -262,7 +347,7 @@ def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndar
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         if values.dtype != np.float64:  # an all-valid array may come back read-only; nulls come back as NaN
             values = values.astype(np.float64)
-    problems.add(np.isinf(values), "infinite", f"{name}: infinite value", name)
+    problems.add(np.isinf(values), "infinite", name)
     return values
 
 
@@ -279,7 +364,7 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> n
     lowered = series.str.lower()
     values = np.where(lowered == "true", 1.0, np.where(lowered == "false", 0.0, values))
     bad = np.isnan(values) & series.notna().to_numpy() & ~lowered.isin(["nan", "-nan", "+nan"]).to_numpy()
-    problems.add(bad, "not_a_number", lambda rows: f"{name}: not a number: " + _shown(text, rows), name)
+    problems.add(bad, "not_a_number", name, lambda rows: _shown(text, rows))
     return values
 
 
@@ -291,7 +376,6 @@ def _category_codes(column: pa.ChunkedArray, name: str, schema: InputSchema, pro
         return _numbers(column, name, problems)
     known = pc.is_valid(pc.index_in(text, value_set=pa.array(accepted, pa.string())))
     unseen = pc.and_(pc.is_valid(text), pc.invert(known)).to_numpy(zero_copy_only=False)
-    problems.add(unseen, "unknown_category",
-                 lambda rows: f"{name}: category not seen in training: " + _shown(text, rows), name)
+    problems.add(unseen, "unknown_category", name, lambda rows: _shown(text, rows))
     codes = pc.index_in(text, value_set=pa.array(schema.codes[name], pa.string()))
     return pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)

@@ -33,7 +33,7 @@ from techscore.scoring.guard import CATALOGUE_KEY, ID_COLUMN, InputSchema, RowCh
 from techscore.scoring.output import AtomicTableWriter
 from techscore.scoring.stream import open_input
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "ChunkScorer", "ScoreSummary", "rejects_path_for", "score_file"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "ChunkScorer", "ScoreSummary", "ScoredRows", "rejects_path_for", "score_file"]
 
 DEFAULT_CHUNK_ROWS = 50_000
 """Rows per chunk: large enough to amortise per-chunk work, small enough to bound memory (see `score_file`)."""
@@ -62,6 +62,18 @@ class ScoreSummary:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """`ChunkScorer.score_rows`: per row pd, score, grade; `reasons` (n, k) the features' positions in the
+    model's feature list, strongest first (-1: an empty slot), and `shap` their SHAP values (NaN when empty)."""
+
+    pd: np.ndarray
+    score: np.ndarray
+    grade: np.ndarray
+    reasons: np.ndarray
+    shap: np.ndarray
 
 
 def reason_columns(k: int) -> list[str]:
@@ -122,23 +134,29 @@ class ChunkScorer:
         """The row checks of `table` (see `guard.check_rows`)."""
         return check_rows(table, self.schema, require_id=self.require_id)
 
-    def score_matrix(self, X: np.ndarray) -> pa.Table:
-        """PD, score, grade and reason codes of checked rows (`RowCheck.X`), as an Arrow table."""
+    def score_rows(self, X: np.ndarray) -> ScoredRows:
+        """PD, score, grade and reason codes of checked rows (`RowCheck.X`), as arrays (what `score_matrix`
+        writes; the online service reads them directly)."""
         if self.k:
             phi = self.explainer.shap_values(X)
             margin = self.explainer.expected_value + phi.sum(axis=1)
-        else:
-            phi, margin = None, self.explainer.raw_margin(X)
-        pd_ = self.model.calibrator.predict(margin)
-        grade = pa.array(self.model.grade(pd_), pa.string())
-        columns = [pa.array(pd_, pa.float64()), pa.array(self.model.score(pd_), pa.float64()), self._coded(grade)]
-        if phi is not None:
             idx, vals = top_k(phi, self.k)
-            for j in range(self.k):
-                empty = idx[:, j] < 0
-                codes = pa.array(idx[:, j].astype(np.int32), pa.int32(), mask=empty)
-                columns += [pa.DictionaryArray.from_arrays(codes, self._features),
-                            pa.array(vals[:, j], pa.float64(), mask=empty)]
+        else:
+            margin = self.explainer.raw_margin(X)
+            idx, vals = np.full((len(X), 0), -1, dtype=np.int64), np.full((len(X), 0), np.nan)
+        pd_ = self.model.calibrator.predict(margin)
+        return ScoredRows(pd_, self.model.score(pd_), self.model.grade(pd_), idx, vals)
+
+    def score_matrix(self, X: np.ndarray) -> pa.Table:
+        """PD, score, grade and reason codes of checked rows (`RowCheck.X`), as an Arrow table."""
+        rows = self.score_rows(X)
+        grade = pa.array(rows.grade, pa.string())
+        columns = [pa.array(rows.pd, pa.float64()), pa.array(rows.score, pa.float64()), self._coded(grade)]
+        for j in range(self.k):
+            empty = rows.reasons[:, j] < 0
+            codes = pa.array(rows.reasons[:, j].astype(np.int32), pa.int32(), mask=empty)
+            columns += [pa.DictionaryArray.from_arrays(codes, self._features),
+                        pa.array(rows.shap[:, j], pa.float64(), mask=empty)]
         return pa.Table.from_arrays(columns, schema=self.result_schema())
 
     def _coded(self, grade: pa.Array) -> pa.DictionaryArray:

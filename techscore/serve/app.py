@@ -178,6 +178,39 @@ def _check_bank(key: ApiKey | None, bank: str | None) -> None:
                                                 f"bank {bank}.")
 
 
+class _Measure:
+    """Counts every HTTP request by route, method and status and times it (plain ASGI: Starlette's
+    `BaseHTTPMiddleware` costs a task group and a stream per request). An exception no route caught (never
+    expected) is answered as a JSON 500 when no answer had started, and counted."""
+
+    def __init__(self, app, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def sending(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if status:
+                raise
+            await _error(str(uuid.uuid4()), 500, "internal_error", "the service failed; the request was not "
+                                                                    "scored.")(scope, receive, sending)
+        path = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.requests.labels(path, scope["method"], str(status)).inc()
+        self.metrics.latency.labels(path).observe(time.perf_counter() - start)
+
+
 def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> FastAPI:
     """The service's app. The model is loaded at start-up (or `served`, already loaded); the audit trail opened."""
     metrics = ServiceMetrics()
@@ -222,19 +255,7 @@ def create_app(config: ServiceConfig, *, served: ServedModel | None = None) -> F
                       errors)
     app.state.service = state
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception:  # never expected: answered as a JSON 500, still counted
-            response = _error(str(uuid.uuid4()), 500, "internal_error", "the service failed; the request was not "
-                                                                          "scored.")
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(path, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(_Measure, metrics=metrics)
 
     async def _decide(request_id: str, scorer: OnlineScorer, caller: str, records: list[dict], reasons: int | None,
                       *, snapshot_id: str | None = None, dates: list[str] | None = None) -> Response:

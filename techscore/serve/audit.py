@@ -4,7 +4,8 @@ SQLite in WAL mode with `synchronous=FULL`: a committed decision survives a kill
 One row per firm decision: request id, time (UTC, ISO 8601), caller, model name and version, the SHA-256 of the
 firm's features (canonical JSON), pd, score, grade, the reason codes and, for a firm scored by its code, the
 feature snapshot its features came from. A write that fails raises `AuditError`
-and the service answers 503 rather than a decision nobody recorded.
+and the service answers 503 rather than a decision nobody recorded. Checkpoints (WAL into the database file) run
+in a thread of their own, so no commit, and no answer, waits for one.
 """
 
 from __future__ import annotations
@@ -101,11 +102,14 @@ class AuditLog:
     A failed commit fails exactly the callers of that batch (`AuditError`); the next batch is tried afresh.
     """
 
-    def __init__(self, path: str | Path, *, max_batch_rows: int = 1000) -> None:
+    def __init__(self, path: str | Path, *, max_batch_rows: int = 1000, checkpoint_seconds: float = 0.5) -> None:
         self.path = Path(path)
         self.max_batch_rows = max(1, int(max_batch_rows))
+        self.checkpoint_seconds = float(checkpoint_seconds)
         self.commits = 0
         """Transactions committed by this log (each one fsync): fewer than callers when commits were grouped."""
+        self.checkpoints = 0
+        """Checkpoints run by this log's checkpointer thread (never inside a commit)."""
         self.writing = 0
         """Callers whose rows are in the transaction being written now (0: the writer is idle or waiting)."""
         self._lock = threading.Lock()
@@ -117,6 +121,7 @@ class AuditLog:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in `_checkpoint_loop`, not in COMMIT
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(decisions)")}
             if "snapshot_id" not in columns:  # a trail written before decisions named their snapshot
@@ -125,6 +130,10 @@ class AuditLog:
             raise AuditError(f"{self.path}: cannot open the audit trail: {exc}") from exc
         self._writer = threading.Thread(target=self._write_loop, name="techscore-audit-writer", daemon=True)
         self._writer.start()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="techscore-audit-checkpoint",
+                                              daemon=True)
+        self._checkpointer.start()
 
     def submit(self, records: Sequence[AuditRecord]) -> Future:
         """Queue `records` for the next commit; the future resolves (None) once they are on disk, or raises
@@ -200,6 +209,28 @@ class AuditLog:
             else:
                 pending.done.set_exception(error)
 
+    def _checkpoint_loop(self) -> None:
+        """Copy committed WAL pages into the database file every `checkpoint_seconds`, on a connection of its own.
+
+        SQLite would otherwise checkpoint inside the COMMIT that crosses its WAL threshold (1,000 pages), so the
+        requests of that commit would also wait for the database file's writes and fsync. A PASSIVE checkpoint
+        runs beside the writer without blocking it. Durability does not depend on it: a decision is on disk once
+        its commit synced the WAL; a checkpoint only moves it into the database file (and lets the WAL be reused).
+        """
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error:
+            return  # the writer's own connection reports the trouble; without checkpoints the WAL grows
+        try:
+            while not self._stop_checkpoints.wait(self.checkpoint_seconds):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error:
+                    continue  # busy (another worker's checkpoint) or a passing fault: tried again next time
+        finally:
+            db.close()
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM decisions").fetchone()[0])
@@ -212,6 +243,8 @@ class AuditLog:
                 self._queue.put(None)
         if closing:
             self._writer.join()
+            self._stop_checkpoints.set()
+            self._checkpointer.join()
         with self._lock:
             self._db.close()
 

@@ -1,4 +1,4 @@
-"""Feature records from a JSON request, as the Arrow table the batch scorer's row checks take.
+"""Feature records from a JSON request, as the columns (or the Arrow table) the batch scorer's row checks take.
 
 JSON has numbers, strings, booleans and null; the batch scorer takes Parquet or CSV columns. Each model feature
 becomes one column typed as batch reads it: numbers (float64) when every value is a number, bool or null, text
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from techscore.scoring.guard import ID_COLUMN, InputSchema
 
-__all__ = ["FieldError", "records_table"]
+__all__ = ["FieldError", "field_errors", "record_columns", "records_table"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,8 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def records_table(records: list[dict], schema: InputSchema) -> tuple[pa.Table | None, list[FieldError]]:
-    """The records as a table of `uscc` and the model's features (in model order), or the field errors.
-
-    Keys that are not model features are ignored (callers may send more than a model uses).
-    """
+def field_errors(records: list[dict], schema: InputSchema) -> list[FieldError]:
+    """The problems that keep a record from being a table row at all: a missing key, a list or an object, NaN."""
     errors: list[FieldError] = []
     names = (ID_COLUMN, *schema.features)
     for i, record in enumerate(records):
@@ -74,18 +71,40 @@ def records_table(records: list[dict], schema: InputSchema) -> tuple[pa.Table | 
             elif kind == "number" and isinstance(value, float) and math.isnan(value):
                 errors.append(FieldError(i, name, "not_a_number",
                                          f"{name}: NaN is not a JSON number; send null for a missing value."))
+    return errors
+
+
+def record_columns(records: list[dict], schema: InputSchema) -> tuple[dict[str, list] | None, list[FieldError]]:
+    """The records as columns of `uscc` and the model's features (in model order), or the field errors.
+
+    A column holds the values batch would read: text (or None) for the code and categorical features; for a
+    numeric feature floats (or None) when every value is a number, bool or null, else text (or None) for every
+    value. Keys that are not model features are ignored (callers may send more than a model uses).
+    """
+    errors = field_errors(records, schema)
     if errors:
         return None, errors
-    columns = {ID_COLUMN: pa.array([_text(r[ID_COLUMN]) for r in records], pa.string())}
+    columns: dict[str, list] = {ID_COLUMN: [_text(r[ID_COLUMN]) for r in records]}
     for name in schema.features:
         values = [r[name] for r in records]
-        if schema.is_categorical(name):
-            columns[name] = pa.array([_text(v) for v in values], pa.string())
-        elif all(_kind(v) in ("null", "bool", "number") for v in values):
-            columns[name] = pa.array([None if v is None else _float(v) for v in values], pa.float64())
+        if not schema.is_categorical(name) and all(_kind(v) in ("null", "bool", "number") for v in values):
+            columns[name] = [None if v is None else _float(v) for v in values]
         else:
-            columns[name] = pa.array([_text(v) for v in values], pa.string())
-    return pa.table(columns), []
+            columns[name] = [_text(v) for v in values]
+    return columns, []
+
+
+def records_table(records: list[dict], schema: InputSchema) -> tuple[pa.Table | None, list[FieldError]]:
+    """`record_columns` as the Arrow table batch scoring reads (numeric columns float64 unless they hold text)."""
+    columns, errors = record_columns(records, schema)
+    if columns is None:
+        return None, errors
+    return pa.table({name: pa.array(values, pa.float64() if _is_numbers(name, values, schema) else pa.string())
+                     for name, values in columns.items()}), []
+
+
+def _is_numbers(name: str, values: list, schema: InputSchema) -> bool:
+    return name != ID_COLUMN and not schema.is_categorical(name) and not any(isinstance(v, str) for v in values)
 
 
 def _float(value: bool | int | float) -> float:

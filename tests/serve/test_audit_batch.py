@@ -181,3 +181,26 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(tmp_path):
         assert _request_ids(path) == ["r0", "r1", "r2", "r3"]
     finally:
         log.close()
+
+
+def test_no_commit_checkpoints_the_checkpointer_thread_does(tmp_path):
+    """SQLite checkpoints inside the COMMIT that crosses 1,000 WAL pages unless told otherwise; the log leaves
+    that to its own thread, so no request waits for the database file's writes and fsync."""
+    sizes = {}
+    for name, seconds in (("idle", 3600.0), ("busy", 0.05)):  # idle: the checkpointer sleeps throughout
+        path = tmp_path / f"{name}.sqlite"
+        log = AuditLog(path, checkpoint_seconds=seconds)
+        try:
+            before = path.stat().st_size
+            for i in range(400):  # about 4 WAL pages per one-row commit: past SQLite's 1,000-page threshold
+                log.append([_record(f"r{i}")])
+            assert path.with_name(path.name + "-wal").stat().st_size > 1000 * 4096
+            if name == "busy":
+                _until(lambda p=path, b=before: p.stat().st_size > 4 * b, timeout=30)
+                assert log.checkpoints > 0
+            sizes[name] = (before, path.stat().st_size)
+        finally:
+            log.close()
+        assert len(_request_ids(path)) == 400
+    before, after = sizes["idle"]
+    assert after == before  # 400 commits, and nothing copied into the database file by any of them
