@@ -26,7 +26,9 @@ def test_polish_cv_quick_check(polish, tmp_path):
         "name": "polish_quick", "challenger": False, "registered_model": "",
         "data": {"tabular": "1year.arff", "target": "bankruptcy"}, "split": {"cv": 3, "inner_folds": 3, "repeats": 2},
     })
-    mspec = ModelSpec(name="quick", learner=LearnerSpec(learning_rate=0.15, num_boost_round=200, early_stopping_rounds=20))
+    # LightGBM forced: the CV mechanics are under test here; the champion choice is tested in test_champion*
+    mspec = ModelSpec(name="quick", champion="lightgbm",
+                      learner=LearnerSpec(learning_rate=0.15, num_boost_round=200, early_stopping_rounds=20))
     result = train(spec, model_spec=mspec, dataset=ds, tracking=False, out=tmp_path / "out")
     m = result.metrics
     names = [f"{r}fold{k}" for r in ("", "r2") for k in (1, 2, 3)]
@@ -53,8 +55,8 @@ def test_polish_tuning_on_cv_auc(polish, tmp_path):
     ws = tmp_path
     (ws / "models").mkdir()
     (ws / "experiments").mkdir()
-    (ws / "models" / "quick.toml").write_text('name = "quick"\n[learner]\nnum_boost_round = 150\n'
-                                              'early_stopping_rounds = 20\n', encoding="utf-8")
+    (ws / "models" / "quick.toml").write_text('name = "quick"\nchampion = "lightgbm"\n[learner]\n'
+                                              'num_boost_round = 150\nearly_stopping_rounds = 20\n', encoding="utf-8")
     (ws / "experiments" / "p.toml").write_text(
         'name = "p"\nmodel = "models/quick.toml"\nchallenger = false\n[data]\ntabular = "x.arff"\n'
         'target = "bankruptcy"\n[split]\ncv = 3\ninner_folds = 3\n', encoding="utf-8")
