@@ -134,9 +134,9 @@ def _order_keeping_firms(frame: pd.DataFrame, name: str) -> np.ndarray | None:
     if len(order) < 2 or bool((order[1:] > order[:-1]).all()):
         return None
     for column in FIRM_COLUMNS.get(name, ("uscc",)):
-        firm = pd.factorize(frame[column].to_numpy(dtype=object)[order], use_na_sentinel=False)[0]
-        by_firm = order[np.argsort(firm, kind="stable")]
-        same = firm[np.argsort(firm, kind="stable")]
+        firm = pd.factorize(frame[column], use_na_sentinel=False)[0][order]
+        grouped = np.argsort(firm, kind="stable")
+        by_firm, same = order[grouped], firm[grouped]  # original rows, firm by firm in sorted order
         if (by_firm[1:] < by_firm[:-1])[same[1:] == same[:-1]].any():
             return None
     return order
