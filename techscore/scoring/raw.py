@@ -128,9 +128,9 @@ def _order_keeping_firms(frame: pd.DataFrame, name: str) -> np.ndarray | None:
     """The stable sort of `frame` by when its rows become known, when it leaves every firm's own rows in their order
     (so per-firm sums add in the same order and give the same bits); None when the table is sorted already or when
     sorting would reorder a firm's rows."""
-    from techscore.sources.asof import KNOWN_BY, _key_values
+    from techscore.sources.asof import known_key
 
-    order = np.argsort(_key_values(frame[KNOWN_BY[name]]), kind="stable")
+    order = np.argsort(known_key(frame, name), kind="stable")
     if len(order) < 2 or bool((order[1:] > order[:-1]).all()):
         return None
     for column in FIRM_COLUMNS.get(name, ("uscc",)):
