@@ -158,3 +158,20 @@ def test_each_comparison_equals_the_library_on_snapshots_of_featurize_table(worl
             pd.testing.assert_frame_equal(got, table.reset_index(drop=True), check_exact=True, check_dtype=False)
             checked += len(table)
     assert checked > 0 and len(result.tables["early_warnings"]) and len(result.tables["events"])
+
+
+def test_reason_codes_ranked_in_chunks_equal_the_whole_matrix_ranking(world, monkeypatch) -> None:
+    import techscore.monitor.snapshot as snapshot
+    from techscore.explain.reasons import top_k
+    from techscore.monitor.run import monitor_features
+
+    _, _, model, spec = world
+    _, frame = next(iter(monitor_features(spec, model)))
+    frame = frame.loc[frame[model.feature_ids].notna().any(axis=1)].reset_index(drop=True)
+    snap = snapshot.take_snapshot(model, frame, DATES[0])
+    monkeypatch.setattr(snapshot, "CHUNK_ROWS", 7)  # chunks that do not divide the rows
+    got = snap.scores(2)
+    idx, vals = top_k(snap.shap, 2)
+    for j in range(2):
+        assert got[f"reason_{j + 1}"].cat.codes.tolist() == idx[:, j].tolist()
+        np.testing.assert_array_equal(got[f"reason_{j + 1}_shap"].to_numpy(), vals[:, j])
