@@ -284,6 +284,14 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                 parts = {"scores": snap.scores(t.reasons).reset_index().assign(as_of=as_of)}
                 scores.write(parts["scores"])
                 mark, seconds["scores"] = time.perf_counter(), seconds["scores"] + time.perf_counter() - now
+                parts["performance"] = pd.DataFrame([performance_row(
+                    as_of, snap.scores()["pd"], raw["loans"], window_months=window, observation_end=observed)])
+                parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades,
+                                                   window_months=window, observation_end=observed,
+                                                   amber_p=spec.outcomes.amber_p, red_p=spec.outcomes.red_p)
+                if client is None:  # the per-firm scores are on disk: only an MLflow run would log them again
+                    del parts["scores"]
+                _release_memory()  # before two snapshots meet
                 if parked is not None:
                     parts["events"] = of_firms(events, snap.uscc)
                     previous = parked.load()
@@ -295,11 +303,6 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
                                                              reasons=t.reasons,
                                                              events=event_codes_by_firm(parts["events"]))
                     del previous
-                parts["performance"] = pd.DataFrame([performance_row(
-                    as_of, snap.scores()["pd"], raw["loans"], window_months=window, observation_end=observed)])
-                parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades,
-                                                   window_months=window, observation_end=observed,
-                                                   amber_p=spec.outcomes.amber_p, red_p=spec.outcomes.red_p)
                 for name, part in parts.items():
                     if name not in STREAMED:
                         collected[name].append(part)
