@@ -232,9 +232,12 @@ class Catalogue:
                                  "to compute them.")
         tables = [t for t in TABLE_NAMES if t in used or (t == "enterprises" and firms is None)]
         t0 = time.perf_counter()
-        values: dict[str, Any] = dict(known_as_of(sources, d, pit, tables=tables))
-        if timings is not None:
-            timings["known_as_of"] = time.perf_counter() - t0
+        # each table's view is made when a computation first needs it and dropped after the last one (below): a
+        # view that cannot be a slice of its table is a copy, and the copies of all tables at once add up
+        first = ["enterprises"] if firms is None and "enterprises" in tables else []
+        values: dict[str, Any] = dict(known_as_of(sources, d, pit, tables=first))
+        later = [t for t in tables if t not in values]
+        viewing = time.perf_counter() - t0
         if firms is None:
             index = pd.Index(values["enterprises"]["uscc"].to_numpy(), name="uscc")
         else:
@@ -250,6 +253,11 @@ class Catalogue:
         wanted_set = set(wanted)
         for i in plan:
             d_ = self._defs[i]
+            for p in later:
+                if p in self._deps[i] and p not in values:
+                    t1 = time.perf_counter()
+                    values[p] = known_as_of(sources, d, pit, tables=[p])[p]
+                    viewing += time.perf_counter() - t1
             args = {p: values[p] for p in self._deps[i]}
             t1 = time.perf_counter()
             try:
@@ -275,6 +283,8 @@ class Catalogue:
                     values.pop(p, None)
             if remaining.get(i, 0) == 0:
                 values.pop(i, None)
+        if timings is not None:
+            timings["known_as_of"] = viewing
         return pd.DataFrame({i: out[i] for i in wanted}, index=index, copy=False)  # no second copy of the columns
 
     @staticmethod

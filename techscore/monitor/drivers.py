@@ -20,9 +20,15 @@ BASE_ROW = "(base value)"
 """The row of the base value's change (a model change) in a driver table."""
 
 
+def _mean_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`values[rows].mean(axis=0)` (the same rows added in the same order), without copying the rows out."""
+    if not rows.any():
+        return np.full(values.shape[1], np.nan)
+    return values.mean(axis=0) if rows.all() else values.mean(axis=0, where=rows[:, None])
+
+
 def _split(before: Snapshot, after: Snapshot, rows_b: np.ndarray, rows_a: np.ndarray) -> pd.DataFrame:
-    mean_b = before.shap[rows_b].mean(axis=0) if rows_b.any() else np.full(before.shap.shape[1], np.nan)
-    mean_a = after.shap[rows_a].mean(axis=0) if rows_a.any() else np.full(after.shap.shape[1], np.nan)
+    mean_b, mean_a = _mean_rows(before.shap, rows_b), _mean_rows(after.shap, rows_a)
     frame = pd.DataFrame({"feature": before.feature_ids, "mean_shap_before": mean_b, "mean_shap_after": mean_a,
                           "contribution": mean_a - mean_b})
     base = pd.DataFrame({"feature": [BASE_ROW], "mean_shap_before": [before.base], "mean_shap_after": [after.base],

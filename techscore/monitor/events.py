@@ -33,7 +33,8 @@ from techscore.monitor.spec import EventOptions
 from techscore.sources.asof import as_tables, known_as_of
 from techscore.sources.schema import CERTIFICATIONS, TAX_GRADES, PointInTime
 
-__all__ = ["CERT_NAMES", "EVENT_CODES", "EVENT_COLUMNS", "EVENT_TABLES", "SEVERITIES", "event_codes_by_firm", "event_signals"]
+__all__ = ["CERT_NAMES", "EVENT_CODES", "EVENT_COLUMNS", "EVENT_TABLES", "SEVERITIES", "event_codes_by_firm", "event_signals",
+           "of_firms"]
 
 EVENT_CODES: dict[str, tuple[str, str]] = {
     "TAX_GRADE_CD": ("纳税信用等级降至 C/D 级", "tax credit grade down to C or D"),
@@ -256,13 +257,20 @@ def event_signals(sources: Any, as_of_before: Any, as_of_after: Any, *, sources_
                         _late_events(b, a, d_b, d_a, opt), _patent_events(b, a), _cert_events(b, a)],
                        ignore_index=True)
     if firms is not None:
-        wanted = set(map(str, firms))      # a set: pandas' isin on Arrow strings loops in Python over the values
-        events = events.loc[np.fromiter((u in wanted for u in events["uscc"].to_numpy(object)), bool, len(events))]
+        events = of_firms(events, firms)
     order = {c: i for i, c in enumerate(EVENT_CODES)}
     events = events.assign(_o=events["code"].map(order)).sort_values(["uscc", "_o"], kind="stable")
     events.insert(1, "as_of_before", d_b.date().isoformat())
     events.insert(2, "as_of_after", d_a.date().isoformat())
     return events[list(EVENT_COLUMNS)].reset_index(drop=True)
+
+
+def of_firms(events: pd.DataFrame, firms: Iterable[str]) -> pd.DataFrame:
+    """The rows of `events` whose firm is among `firms`, in their order (index renumbered): `event_signals` of
+    every firm cut to a portfolio equals `event_signals` of the portfolio."""
+    wanted = set(map(str, firms))      # a set: pandas' isin on Arrow strings loops in Python over the values
+    keep = np.fromiter((u in wanted for u in events["uscc"].to_numpy(object)), bool, len(events))
+    return events.loc[keep].reset_index(drop=True)
 
 
 def event_codes_by_firm(events: pd.DataFrame) -> Mapping[str, str]:

@@ -3,13 +3,22 @@ the tables and the report, and log one MLflow run per date.
 
 It scales with the number of dates: the raw tables are read and validated once, and each date's features are
 computed from them (`techscore.scoring.raw.raw_features`: the same frame `featurize_table` writes, point in time
-exactly as before). Only two dates' snapshots (features and SHAP values) are in memory at a time, SHAP values are
-computed in chunks, and each date's scores with reason codes go straight to `scores.parquet` / `scores.csv`;
-the comparison tables, small, are kept and written at the end.
+exactly as before). SHAP values are computed in chunks, and each date's scores with reason codes go straight to
+`scores.parquet` / `scores.csv`; the comparison tables, small, are kept and written at the end.
+
+Memory (the validated raw tables stay in memory for the whole run, so the rest must stay small beside them): the
+tables are arranged once so that each date's point-in-time views are slices, not copies (`load_tables`); the
+feature frame of a date is freed as soon as its snapshot (features as the model reads them, SHAP values) is taken;
+the earlier date's snapshot waits on disk (`_Parked`, a pickle in the run's temporary folder: exact) while the next
+date's features, snapshot and event signals are computed, and is read back only for the comparisons, so two
+dates' snapshots are in memory together only while their comparison tables are computed; after each date the
+allocators hand the memory they freed back (`_release_memory`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,14 +34,14 @@ import pyarrow.parquet as pq
 from techscore.model.pdmodel import PDModel
 from techscore.monitor.backtest import backtest_table
 from techscore.monitor.drivers import driver_table
-from techscore.monitor.events import EVENT_TABLES, event_codes_by_firm, event_signals
+from techscore.monitor.events import EVENT_TABLES, event_codes_by_firm, event_signals, of_firms
 from techscore.monitor.migration import migration_matrix
 from techscore.monitor.performance import PerformanceEstimator, reference_dates
 from techscore.monitor.snapshot import Snapshot, take_snapshot
 from techscore.monitor.spec import MonitorSpec
 from techscore.monitor.stability import stability_table
 from techscore.monitor.warnings import early_warnings
-from techscore.scoring.raw import RawTables, load_raw, raw_features
+from techscore.scoring.raw import RawTables, for_many_dates, load_raw, raw_features
 from techscore.scoring.score import VALIDATION_RULE_COLUMN
 
 __all__ = ["MonitorResult", "TABLES", "monitor_features", "run_monitor"]
@@ -75,7 +84,7 @@ def monitor_features(spec: MonitorSpec, model: PDModel, firms: list[str] | None 
     `load_raw`)."""
     from techscore.catalogue import load_catalogue
 
-    raw = raw if raw is not None else load_raw(spec.resolve(spec.data))
+    raw = raw if raw is not None else load_tables(spec)
     catalogue = load_catalogue(spec.workspace)
     for as_of in spec.dates if dates is None else dates:
         if on_date is not None:
@@ -83,22 +92,66 @@ def monitor_features(spec: MonitorSpec, model: PDModel, firms: list[str] | None 
         yield as_of, raw_features(raw, as_of, model, catalogue, firms)
 
 
-def _portfolio(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
+UNREAD_COLUMNS: dict[str, tuple[str, ...]] = {"supply_chain": ("invoice_id",), "enterprises": ("name",)}
+"""Raw columns no feature or event signal reads (a feature that starts reading one fails loudly: the column is
+gone): dropped once validated, so neither the tables nor each date's views of them carry them."""
+
+
+def load_tables(spec: MonitorSpec) -> RawTables:
+    """The spec's raw tables validated once and arranged for many dates (`techscore.scoring.raw.for_many_dates`:
+    every feature as `featurize_table` computes it), the memory the validation freed handed back."""
+    raw = for_many_dates(load_raw(spec.resolve(spec.data)), unread=UNREAD_COLUMNS)
+    _release_memory()
+    return raw
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system between dates: Arrow's allocator keeps what it freed (and the next
+    allocations are mostly NumPy's, which cannot use it), and glibc's keeps the free pages between the live blocks
+    of its heap (NumPy arrays up to 32 MiB live there once larger ones were freed), which without a trim add up
+    date after date."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
+
+
+def _scored_rows(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of a date's feature frame that are scored: valid, with at least one model feature known."""
+    keep = frame[model.feature_ids].notna().any(axis=1).to_numpy(bool)
     if VALIDATION_RULE_COLUMN in frame:
-        frame = frame.loc[frame[VALIDATION_RULE_COLUMN].isna()]
-    return frame.loc[frame[model.feature_ids].notna().any(axis=1)].reset_index(drop=True)
+        keep = keep & frame[VALIDATION_RULE_COLUMN].isna().to_numpy(bool)
+    return (frame if keep.all() else frame.loc[keep]).reset_index(drop=True)
 
 
-def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, frame: pd.DataFrame,
+def _date_snapshot(spec: MonitorSpec, model: PDModel, as_of: str, frames: list[pd.DataFrame],
                    explainer) -> tuple[Snapshot, pd.Series | None]:
-    frame = _portfolio(model, frame)
+    """The date's snapshot and segment per firm from its feature frame, handed over in `frames` (a one-element
+    list this function empties, so the frame is freed as soon as the firms to score are selected)."""
+    frame = _scored_rows(model, frames.pop())
     segment = None
     if spec.segment is not None:
         if spec.segment not in frame:
             raise spec.error("segment", f"{spec.segment!r} is not a column of the model's features")
         segment = frame.set_index(frame["uscc"].astype(str))[spec.segment]
     return take_snapshot(model, frame, as_of, explainer=explainer), segment
+
+
+class _Parked:
+    """A snapshot kept on disk between its date and the next (pickled: every value read back exactly)."""
+
+    def __init__(self, snap: Snapshot, folder: Path) -> None:
+        self.as_of = snap.as_of
+        self.path = folder / f"snapshot-{snap.as_of}.pickle"
+        with self.path.open("wb") as f:
+            pickle.dump(snap, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load(self) -> Snapshot:
+        with self.path.open("rb") as f:
+            snap = pickle.load(f)  # noqa: S301 - written by this run, in its own temporary folder
+        self.path.unlink()
+        return snap
 
 
 class _ScoresWriter:
@@ -215,7 +268,7 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
 
     # the raw tables, validated once: features for every date, the event signals and the outcomes read them
     # (rejected rows left out, as in scoring)
-    loaded = load_raw(spec.resolve(spec.data))
+    loaded = load_tables(spec)
     raw = {name: loaded.result.valid[name] for name in EVENT_TABLES}
     window = _outcome_window(spec, model)
     observed = (pd.Timestamp(spec.outcomes.observation_end) if spec.outcomes.observation_end
@@ -225,51 +278,62 @@ def run_monitor(spec: MonitorSpec, *, tracking: bool = True, tracking_uri: str |
     references = (reference_dates(spec.dates, window) if spec.outcomes.reference_dates is None
                   else spec.outcomes.reference_dates)
     for as_of, frame in monitor_features(spec, model, firms, raw=loaded, dates=references):
-        frame = _portfolio(model, frame)
+        frame = _scored_rows(model, frame)
         performance.add_reference(as_of, pd.Series(model.predict_pd(frame), index=frame["uscc"].astype(str)))
         del frame
+    _release_memory()
     seconds["features"] += time.perf_counter() - mark
-    previous: Snapshot | None = None
+    parked: _Parked | None = None
+    events = pd.DataFrame()
     scores = _ScoresWriter(out, t.reasons, model.feature_ids)
     done = False
     try:
         with tempfile.TemporaryDirectory(prefix="techscore-monitor-") as tmp:
             mark = time.perf_counter()
             for as_of, frame in monitor_features(spec, model, firms, on_date, raw=loaded):
+                frames = [frame]  # handed over: the snapshot frees the frame as soon as it has selected the firms
+                del frame
                 now = time.perf_counter()
                 seconds["features"] += now - mark
-                snap, segment = _date_snapshot(spec, model, as_of, frame, explainer)
-                del frame
+                snap, segment = _date_snapshot(spec, model, as_of, frames, explainer)
                 parts = {"scores": snap.scores(t.reasons).reset_index().assign(as_of=as_of)}
                 scores.write(parts["scores"])
                 mark, seconds["scores"] = time.perf_counter(), seconds["scores"] + time.perf_counter() - now
-                if previous is not None:
-                    parts["stability"] = stability_table(previous, snap, features=features)
-                    parts["drivers"] = driver_table(previous, snap, segments=segment)
-                    parts["migration"] = _migration_long(previous, snap)
-                    parts["events"] = event_signals(raw, previous.as_of, as_of, firms=snap.uscc,
-                                                    options=spec.events)
-                    parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
-                                                             grade_drop=t.grade_drop, watch_grade=t.watch_grade,
-                                                             reasons=t.reasons,
-                                                             events=event_codes_by_firm(parts["events"]))
                 parts["performance"] = pd.DataFrame([performance.row(as_of, snap.scores()["pd"])])
                 parts["backtest"] = backtest_table(parts["scores"], raw["loans"], snap.grades,
                                                    window_months=window, observation_end=observed,
                                                    amber_p=spec.outcomes.amber_p, red_p=spec.outcomes.red_p)
+                if client is None:  # the per-firm scores are on disk: only an MLflow run would log them again
+                    del parts["scores"]
+                _release_memory()  # before two snapshots meet
+                if parked is not None:
+                    parts["events"] = of_firms(events, snap.uscc)
+                    previous = parked.load()
+                    parts["stability"] = stability_table(previous, snap, features=features)
+                    parts["drivers"] = driver_table(previous, snap, segments=segment)
+                    parts["migration"] = _migration_long(previous, snap)
+                    parts["early_warnings"] = early_warnings(previous, snap, features, pd_factor=t.pd_factor,
+                                                             grade_drop=t.grade_drop, watch_grade=t.watch_grade,
+                                                             reasons=t.reasons,
+                                                             events=event_codes_by_firm(parts["events"]))
+                    del previous
                 for name, part in parts.items():
                     if name not in STREAMED:
                         collected[name].append(part)
                 if client is not None:
                     runs.append(_log_run(spec, client, experiment_id, snap, parts, Path(tmp)))
-                del parts
-                previous = snap
+                del parts, segment
+                later = spec.dates[spec.dates.index(as_of) + 1:]
+                parked = _Parked(snap, Path(tmp)) if later else None
+                del snap
+                if later:  # the event signals read the raw tables only: computed while no snapshot is in memory
+                    events = event_signals(raw, as_of, later[0], options=spec.events)
+                _release_memory()
                 seconds["comparisons"] += time.perf_counter() - mark
                 mark = time.perf_counter()
         done = True
     finally:
         scores.close(keep=done)
-    del previous
     # dates without rows (no events, no ended window) are left out of the concatenation, keeping the columns
     tables = {name: pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
               for name, frames in collected.items()}

@@ -14,7 +14,7 @@ from techscore.model.pdmodel import PDModel
 __all__ = ["CHUNK_ROWS", "Snapshot", "take_snapshot"]
 
 CHUNK_ROWS = 100_000
-"""Rows explained at a time: bounds TreeSHAP's working memory whatever the portfolio's size."""
+"""Rows explained (and ranked for reason codes) at a time: bounds the working memory whatever the portfolio's size."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ class Snapshot:
         (null when fewer features raise it)."""
         out = pd.DataFrame({"pd": self.pd, "grade": self.grade}, index=self.uscc)
         if reasons:
-            idx, vals = top_k(self.shap, reasons)
+            # row by row the same as on the whole matrix; in chunks, the working copies stay small
+            chunks = [top_k(self.shap[start:start + CHUNK_ROWS], reasons)
+                      for start in range(0, max(len(self.shap), 1), CHUNK_ROWS)]
+            idx, vals = np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
             ids = np.asarray(self.feature_ids, dtype=object)
             for j in range(idx.shape[1]):
                 out[f"reason_{j + 1}"] = pd.Categorical.from_codes(idx[:, j], categories=ids)

@@ -14,8 +14,9 @@ features were computed with, so the schema guard refuses a model trained on anot
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +30,8 @@ from techscore.model.pdmodel import PDModel
 from techscore.scoring.guard import CATALOGUE_KEY, ID_COLUMN
 from techscore.scoring.score import VALIDATION_REASON_COLUMN, VALIDATION_RULE_COLUMN
 
-__all__ = ["AS_OF_COLUMN", "RawFeatures", "RawTables", "featurize_table", "firm_rejects", "is_raw_folder", "load_raw",
-           "raw_features"]
+__all__ = ["AS_OF_COLUMN", "RawFeatures", "RawTables", "featurize_table", "firm_rejects", "for_many_dates",
+           "is_raw_folder", "load_raw", "raw_features"]
 
 AS_OF_COLUMN = "as_of"
 
@@ -117,6 +118,49 @@ def load_raw(folder: str | Path, *, snapshot_date: str | pd.Timestamp | None = N
         raise ValidationError(f"{len(errors):,} validation error(s) in the raw tables (--strict stops at the first): "
                               f"{summarize(errors, 1)}", problems=errors)
     return RawTables(result=result, rejected=firm_rejects(result))
+
+
+FIRM_COLUMNS: dict[str, tuple[str, ...]] = {"supply_chain": ("seller_uscc", "buyer_uscc")}
+"""The columns naming a table's firms (default `uscc`): their rows' order is what sorting must keep."""
+
+
+def _order_keeping_firms(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The stable sort of `frame` by when its rows become known, when it leaves every firm's own rows in their order
+    (so per-firm sums add in the same order and give the same bits); None when the table is sorted already or when
+    sorting would reorder a firm's rows."""
+    from techscore.sources.asof import known_key
+
+    order = np.argsort(known_key(frame, name), kind="stable")
+    if len(order) < 2 or bool((order[1:] > order[:-1]).all()):
+        return None
+    for column in FIRM_COLUMNS.get(name, ("uscc",)):
+        firm = pd.factorize(frame[column], use_na_sentinel=False)[0][order]
+        grouped = np.argsort(firm, kind="stable")
+        by_firm, same = order[grouped], firm[grouped]  # original rows, firm by firm in sorted order
+        if (by_firm[1:] < by_firm[:-1])[same[1:] == same[:-1]].any():
+            return None
+    return order
+
+
+def for_many_dates(raw: RawTables, *, unread: Mapping[str, Iterable[str]] | None = None) -> RawTables:
+    """The same validated tables, arranged for computing features at many dates: each table but `enterprises` (whose
+    order is the firms') sorted by when its rows become known (`techscore.sources.asof.KNOWN_BY`) where that keeps
+    every firm's own rows in their order, so the point-in-time view at each date is a slice of it instead of a copy
+    (`techscore.sources.asof.sort_by_known` without reordering any firm's rows: every feature is the same to the
+    bit); the columns of `unread` (table -> columns nothing reads) dropped. The tables are replaced one at a time."""
+    valid = raw.result.valid
+    tables: dict[str, pd.DataFrame] = {}
+    for name in valid:
+        frame = valid[name]
+        drop = [c for c in (unread or {}).get(name, ()) if c in frame.columns]
+        if drop:
+            frame = frame.drop(columns=drop)
+        order = None if name == "enterprises" else _order_keeping_firms(frame, name)
+        if order is not None:
+            frame = frame.take(order)
+        tables[name] = frame
+    result = dataclasses.replace(raw.result, valid=dataclasses.replace(valid, **tables))
+    return dataclasses.replace(raw, result=result)
 
 
 def raw_features(raw: RawTables, as_of: str | pd.Timestamp, model: PDModel, catalogue,

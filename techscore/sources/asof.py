@@ -146,6 +146,11 @@ def sort_by_known(sources: Any) -> dict[str, pd.DataFrame]:
     return out
 
 
+def known_key(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """When each row of table `name` becomes known (its `KNOWN_BY` column) as a sortable NumPy array, missing last."""
+    return _key_values(frame[KNOWN_BY[name]])
+
+
 def _key_values(key: pd.Series) -> np.ndarray:
     """A sortable NumPy array of a key column: missing values are NaN (years) or NaT (dates), which sort last."""
     if pd.api.types.is_datetime64_any_dtype(key.dtype):

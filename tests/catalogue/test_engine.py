@@ -267,3 +267,21 @@ def test_an_undeclared_group_names_the_declared_ones(workspace):
     with pytest.raises(CatalogueError, match=r"group must be one of rd, ip, .*\(the groups declared in "
                                              r"features/; declare another with feature_group\); got 'esg'"):
         load_catalogue(workspace({"bad": GOOD.replace('group="finance"', 'group="esg"')}))
+
+
+def test_each_tables_view_is_made_when_first_needed(workspace):
+    """A view that is not a slice of its table is a copy: made only when a computation first needs the table (and
+    dropped after the last one), the copies of the tables do not all coexist."""
+    cat = load_catalogue(workspace({"a_rd": GOOD}))
+    log = calls(cat)
+
+    class Logged(dict):
+        def get(self, name, default=None):
+            log.append(f"view {name}")
+            return super().get(name, default)
+
+    frame = cat.compute(Logged(SOURCES), "2023-06-01", firms=["A", "B", "C"], ids=["rd_intensity", "profile_region"])
+    assert log.index("view financials") < log.index("fin_latest") < log.index("rd_intensity") \
+        < log.index("view enterprises")
+    assert log.count("view financials") == log.count("view enterprises") == 1
+    assert frame.loc["A", "rd_intensity"] == pytest.approx(0.05) and frame.loc["B", "profile_region"] == "31"
