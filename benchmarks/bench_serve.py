@@ -162,6 +162,10 @@ def summarise(latencies: list[float], errors: int, seconds: float, offered: floa
             "p99_ms": round(float(np.percentile(lat, 99)), 3), "max_ms": round(float(lat.max()), 3)}
 
 
+class _Stale(Exception):
+    """A kept-alive connection closed by the server before it answered."""
+
+
 class LoopbackHttp:
     """The load generator's HTTP/1.1 client: keep-alive connections to one URL, a POST of a JSON body, the status
     and the body read by Content-Length (or chunks). It spends a small part of what httpx does per request (about
@@ -178,11 +182,31 @@ class LoopbackHttp:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def post(self, body: bytes) -> int:
-        """The response's status; `OSError` or `asyncio.IncompleteReadError` when the exchange fails."""
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        """The response's status; `OSError` or `asyncio.IncompleteReadError` when the exchange fails. A kept-alive
+        connection the server closed while idle (uvicorn does after 5 s) answers nothing: the request goes again on
+        another connection, as HTTP clients do (the server never saw it)."""
+        while self.idle:
+            reader, writer = self.idle.pop()
+            try:
+                return await self._exchange(reader, writer, body, reused=True)
+            except _Stale:
+                writer.close()
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        return await self._exchange(reader, writer, body, reused=False)
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes, *,
+                        reused: bool) -> int:
         try:
             writer.write(b"%s%d\r\n\r\n%s" % (self.head, len(body), body))
-            status = int((await reader.readline()).split(b" ", 2)[1])
+            try:
+                first = await reader.readline()
+            except (ConnectionResetError, BrokenPipeError):
+                if reused:
+                    raise _Stale from None
+                raise
+            if not first and reused:
+                raise _Stale
+            status = int(first.split(b" ", 2)[1])
             length, chunked, close = None, False, False
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.partition(b":")
@@ -199,6 +223,8 @@ class LoopbackHttp:
                 await reader.readline()
             elif length:
                 await reader.readexactly(length)
+        except _Stale:
+            raise
         except BaseException:
             writer.close()
             raise
