@@ -156,7 +156,11 @@ class RateLimiter:
         self._map = self._fd = None
         if path is not None:
             size = self.SLOTS * self._SLOT.size
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except OSError as exc:
+                raise AuthError(f"{path}: cannot open the shared rate-limit buckets (beside the key store; the "
+                                f"service needs to write there): {exc.strerror}") from exc
             if os.fstat(self._fd).st_size != size:
                 with _flocked(self._fd):
                     if os.fstat(self._fd).st_size != size:   # a new file, or one of another layout: start empty

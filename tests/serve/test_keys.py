@@ -145,3 +145,12 @@ def test_shared_buckets_refill_like_the_local_ones(tmp_path):
     assert second.allow(key) == 0.0
     first.close()
     second.close()
+
+
+def test_an_unwritable_bucket_file_is_named_in_the_error(tmp_path):
+    from techscore.exceptions import AuthError
+
+    (tmp_path / "target").write_text("")
+    (tmp_path / "keys.sqlite.buckets").symlink_to(tmp_path / "target")   # a symlink is never followed
+    with pytest.raises(AuthError, match="keys.sqlite.buckets: cannot open the shared rate-limit buckets"):
+        RateLimiter(path=rate_limit_file(tmp_path / "keys.sqlite"))
