@@ -99,18 +99,25 @@ def fit_calibration(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, windo
     """The isotonic calibration of the PDs `scores` (indexed by uscc) at `as_of` against the defaults of the exposed
     firms within the window after it; None when the book has no defaulter or no non-defaulter. The rates are kept
     inside [1e-6, 1 - 1e-6] so that no firm is certain."""
+    return _calibration(as_of, *_exposed(as_of, scores, loans, window_months), window_months)
+
+
+def _calibration(as_of: str, p: np.ndarray, y: np.ndarray, window_months: int) -> Calibration | None:
     from sklearn.isotonic import IsotonicRegression
 
-    book = exposed_firms(loans, as_of, window_months)
-    book = book.loc[book.index.isin(scores.index)]
-    y = book.to_numpy(dtype=np.float64)
     if not 0 < y.sum() < len(y):
         return None
-    p = scores.reindex(book.index).to_numpy(dtype=np.float64)
-    iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(p, y)
+    iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(p, y.astype(np.float64))
     end = pd.Timestamp(as_of) + pd.DateOffset(months=window_months)
     return Calibration(str(as_of), end, np.asarray(iso.X_thresholds_, dtype=np.float64),
                        np.asarray(iso.y_thresholds_, dtype=np.float64))
+
+
+def _exposed(as_of: str, scores: pd.Series, loans: pd.DataFrame, window_months: int) -> tuple[np.ndarray, np.ndarray]:
+    """The PDs and outcomes (1: defaulted within the window) of the scored firms exposed at `as_of`."""
+    book = exposed_firms(loans, as_of, window_months)
+    book = book.loc[book.index.isin(scores.index)]
+    return scores.reindex(book.index).to_numpy(dtype=np.float64), book.to_numpy(dtype=int)
 
 
 def exposed_firms(loans: pd.DataFrame, as_of: str | pd.Timestamp, window_months: int) -> pd.Series:
@@ -139,14 +146,16 @@ def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, windo
     one) and the mean of the calibrated PDs (`calibrated_default_rate`), and once
     `as_of + window_months <= observation_end` the realized figures and the differences (realized minus expected,
     and that difference in standard errors)."""
-    d = pd.Timestamp(as_of)
-    end = d + pd.DateOffset(months=window_months)
-    book = exposed_firms(loans, d, window_months)
-    book = book.loc[book.index.isin(scores.index)]
-    p = scores.reindex(book.index).to_numpy(dtype=np.float64)
+    return _row(as_of, len(scores), *_exposed(as_of, scores, loans, window_months), window_months=window_months,
+                observation_end=observation_end, calibration=calibration)
+
+
+def _row(as_of: str, firms: int, p: np.ndarray, y: np.ndarray, *, window_months: int,
+         observation_end: pd.Timestamp, calibration: Calibration | None) -> dict:
+    end = pd.Timestamp(as_of) + pd.DateOffset(months=window_months)
     q = calibration(p) if calibration is not None else p
     expected = expected_auc(q)
-    row = {"as_of": as_of, "window_end": end.date().isoformat(), "firms": int(len(scores)), "exposed": int(len(p)),
+    row = {"as_of": as_of, "window_end": end.date().isoformat(), "firms": int(firms), "exposed": int(len(p)),
            "calibrated_on": calibration.as_of if calibration is not None else "",
            "expected_default_rate": float(p.mean()) if len(p) else float("nan"),
            "calibrated_default_rate": float(q.mean()) if len(q) else float("nan"), "expected_auc": expected,
@@ -154,7 +163,6 @@ def performance_row(as_of: str, scores: pd.Series, loans: pd.DataFrame, *, windo
            "outcomes": "known" if end <= observation_end else "pending", "defaults": np.nan,
            "realized_default_rate": np.nan, "realized_auc": np.nan}
     if row["outcomes"] == "known" and len(p):
-        y = book.to_numpy(dtype=int)
         row["defaults"] = int(y.sum())
         row["realized_default_rate"] = float(y.mean())
         row["realized_auc"] = auc(y, p) if 0 < y.sum() < len(y) else float("nan")
@@ -175,13 +183,10 @@ class PerformanceEstimator:
 
     def add_reference(self, as_of: str, scores: pd.Series) -> Calibration | None:
         """Fit and keep the calibration of `scores` at `as_of` when its window has closed by the observation end."""
-        end = pd.Timestamp(as_of) + pd.DateOffset(months=self.window_months)
-        if end > self.observation_end:
+        if not self._closed(as_of):
             return None
-        calibration = fit_calibration(as_of, scores, self.loans, window_months=self.window_months)
-        if calibration is not None:
-            self.calibrations_.append(calibration)
-        return calibration
+        return self._keep(_calibration(as_of, *_exposed(as_of, scores, self.loans, self.window_months),
+                                       self.window_months))
 
     def reference_for(self, as_of: str) -> Calibration | None:
         """The calibration of the latest reference date whose window had closed by `as_of`."""
@@ -191,11 +196,21 @@ class PerformanceEstimator:
 
     def row(self, as_of: str, scores: pd.Series) -> dict:
         """`as_of`'s row (`performance_row` through `reference_for(as_of)`); the date then serves as a reference
-        for later ones."""
-        out = performance_row(as_of, scores, self.loans, window_months=self.window_months,
-                              observation_end=self.observation_end, calibration=self.reference_for(as_of))
-        self.add_reference(as_of, scores)
+        for later ones (the exposed firms found once for both)."""
+        p, y = _exposed(as_of, scores, self.loans, self.window_months)
+        out = _row(as_of, len(scores), p, y, window_months=self.window_months, observation_end=self.observation_end,
+                   calibration=self.reference_for(as_of))
+        if self._closed(as_of):
+            self._keep(_calibration(as_of, p, y, self.window_months))
         return out
+
+    def _closed(self, as_of: str) -> bool:
+        return pd.Timestamp(as_of) + pd.DateOffset(months=self.window_months) <= self.observation_end
+
+    def _keep(self, calibration: Calibration | None) -> Calibration | None:
+        if calibration is not None:
+            self.calibrations_.append(calibration)
+        return calibration
 
 
 def reference_dates(dates: Iterable[str], window_months: int) -> list[str]:

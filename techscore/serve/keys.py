@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import hmac
+import math
 import mmap
 import os
 import re
@@ -130,6 +131,10 @@ def rate_limit_file(keys: str | Path) -> Path:
     return keys.with_name(keys.name + ".buckets")
 
 
+_NEW_BUCKET = math.inf
+"""The tokens of a bucket not yet used: `_refill` caps them at the key's burst (a full bucket)."""
+
+
 def _refill(tokens: float, last: float, now: float, rate: float) -> tuple[float, float]:
     """The bucket after taking one token if it holds one: (tokens left, seconds to wait; 0 when taken)."""
     capacity = max(1.0, rate)
@@ -173,7 +178,7 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             if self._map is None:
-                tokens, wait = _refill(*self._buckets.get(key.key_id, (max(1.0, key.rate), now)), now, key.rate)
+                tokens, wait = _refill(*self._buckets.get(key.key_id, (_NEW_BUCKET, now)), now, key.rate)
                 self._buckets[key.key_id] = (tokens, now)
                 return wait
             with _flocked(self._fd):
@@ -188,7 +193,7 @@ class RateLimiter:
             if held == ident:
                 break
             if held == bytes(16):
-                tokens, last = max(1.0, key.rate), now
+                tokens, last = _NEW_BUCKET, now
                 break
         else:
             raise AuthError(f"the rate-limit file holds {self.SLOTS} keys already; remove it to start afresh.")
